@@ -1,0 +1,37 @@
+# The two set-up commands of the README:
+#   make run   installs what is missing, builds, shows `vulkaninfo --summary` through PearVisor
+#   make test  the same set-up, then every test (plain build and ASan/UBSan build)
+BUILD ?= build
+SANITIZE_BUILD ?= build-sanitize
+MESON_FLAGS ?=
+
+.PHONY: all deps build run test test-plain test-sanitize format format-check clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_FLAGS)
+
+$(SANITIZE_BUILD)/build.ninja:
+	meson setup $(SANITIZE_BUILD) -Db_sanitize=address,undefined -Db_lundef=false $(MESON_FLAGS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	$(BUILD)/pearvisor run -- vulkaninfo --summary
+
+test: deps
+	@scripts/run-tests.sh $(BUILD) $(SANITIZE_BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(SANITIZE_BUILD)

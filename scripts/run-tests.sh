@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds PearVisor twice (plain, then ASan/UBSan), runs every test in both, checks the
+# formatting, and ends with one line "N passed, N failed" over all of it.
+set -uo pipefail
+plain=${1:-build} sanitize=${2:-build-sanitize}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+passed=0 failed=0
+
+count() { # count <meson build dir>: adds that dir's test results to the totals
+   local log=$1/meson-logs/testlog.json
+   [ -f "$log" ] || { failed=$((failed + 1)); return; }
+   local p f
+   p=$(grep -c '"result": "OK"' "$log")
+   f=$(grep -vc '"result": "OK"' "$log")
+   passed=$((passed + p)) failed=$((failed + f))
+}
+
+run_suite() { # run_suite <dir> <setup args...>
+   local dir=$1; shift
+   [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null || { failed=$((failed + 1)); return; }
+   if ! ninja -C "$dir"; then failed=$((failed + 1)); return; fi
+   rm -f "$dir/meson-logs/testlog.json"
+   meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3
+   count "$dir"
+}
+
+echo "== plain build"
+run_suite "$plain"
+echo "== ASan/UBSan build"
+ASAN_OPTIONS=detect_leaks=1 run_suite "$sanitize" -Db_sanitize=address,undefined -Db_lundef=false
+echo "== clang-format"
+if clang-format --dry-run -Werror $(git ls-files '*.c' '*.h'); then
+   passed=$((passed + 1))
+else
+   failed=$((failed + 1))
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
