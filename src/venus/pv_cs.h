@@ -118,6 +118,21 @@ void pv_cs_read_char_array(struct pv_cs_reader *r, char *dst, size_t declared);
 /* A handle: a guest id translated through r->handles. 0 decodes to VK_NULL_HANDLE. */
 uint64_t pv_cs_read_handle(struct pv_cs_reader *r, VkObjectType type);
 
+/* Translates an id already read (kept by the caller, e.g. to unbind it later); same rules
+ * as pv_cs_read_handle. */
+static inline uint64_t pv_cs_translate(struct pv_cs_reader *r, uint64_t id, VkObjectType type)
+{
+   uint64_t handle = 0;
+   if (id == 0 || r->failed || !r->handles)
+      return r->failed ? 0 : id;
+   if (!r->handles->lookup(r->handles->data, id, type, &handle)) {
+      pv_cs_fail(r, "unknown or mistyped object id %llu (VkObjectType %d)",
+                 (unsigned long long)id, (int)type);
+      return 0;
+   }
+   return handle;
+}
+
 /* Reads an sType and fails unless it equals `expected`. */
 void pv_cs_read_stype(struct pv_cs_reader *r, VkStructureType expected);
 

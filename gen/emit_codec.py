@@ -1,0 +1,553 @@
+"""Emits the Venus decoders (guest -> host) and reply encoders (host -> guest) as C."""
+
+from model import UNIONS
+
+MESA_COMMANDS = {
+    178: 'vkSetReplyCommandStreamMESA', 179: 'vkSeekReplyCommandStreamMESA',
+    180: 'vkExecuteCommandStreamsMESA', 188: 'vkCreateRingMESA', 189: 'vkDestroyRingMESA',
+    190: 'vkNotifyRingMESA', 191: 'vkWriteRingExtraMESA', 251: 'vkSubmitVirtqueueSeqnoMESA',
+    252: 'vkWaitVirtqueueSeqnoMESA', 253: 'vkWaitRingSeqnoMESA',
+}
+
+
+class Writer:
+    def __init__(self):
+        self.lines = []
+        self.depth = 0
+
+    def __call__(self, line=''):
+        self.lines.append(('   ' * self.depth + line) if line else '')
+
+    def block(self, head):
+        self(head + ' {')
+        self.depth += 1
+
+    def end(self, tail='}'):
+        self.depth -= 1
+        self(tail)
+
+    def text(self):
+        return '\n'.join(self.lines) + '\n'
+
+
+class Codec:
+    def __init__(self, model):
+        self.m = model
+        self.reg = model.reg
+        self._loop = 0
+
+    # --- helpers ------------------------------------------------------------------------
+    def rt(self, name):
+        return self.reg.resolve_type(name)
+
+    def objtype(self, handle_type):
+        return self.reg.handles[self.rt(handle_type)]
+
+    def var(self):
+        self._loop += 1
+        return 'i%d' % self._loop
+
+    def stype_enum(self, struct_name):
+        return self.m.struct(struct_name).stype
+
+    # --- scalar / element reads ---------------------------------------------------------
+    def read_scalar(self, it, target):
+        t = it.type
+        if it.wire == 'f32':
+            return '%s = pv_cs_read_f32(r);' % target
+        fn = 'pv_cs_read_u64' if it.wire == 'u64' else 'pv_cs_read_u32'
+        return '%s = (%s)%s(r);' % (target, t, fn)
+
+    def read_element(self, w, it, target, partial, translate=True, ids=None):
+        """One array element (or pointee) of it's element kind into target (an lvalue)."""
+        elem = it.elem if it.kind in ('array', 'fixed', 'pointer') else it.kind
+        if elem == 'scalar':
+            if not partial:
+                w(self.read_scalar(it, target))
+        elif elem == 'handle':
+            if partial or not translate:
+                w('%s = (%s)(uintptr_t)pv_cs_read_u64(r);' % (target, it.type))
+            elif ids:
+                w('%s = pv_cs_read_u64(r);' % ids)
+                w('%s = (%s)(uintptr_t)pv_cs_translate(r, %s, %s);' % (
+                    target, it.type, ids, self.objtype(it.type)))
+            else:
+                w('%s = (%s)(uintptr_t)pv_cs_read_handle(r, %s);' % (
+                    target, it.type, self.objtype(it.type)))
+        elif elem in ('struct', 'union'):
+            w('pv_decode_%s%s(r, &%s);' % (self.rt(it.type), '_partial' if partial else '',
+                                          target))
+        else:
+            raise AssertionError(elem)
+
+    # --- decoding one item ---------------------------------------------------------------
+    def decode_item(self, w, it, prefix, partial, top=False, count_members=()):
+        """Decodes struct member / command parameter `it` into prefix+name."""
+        lv = prefix + it.name
+        k = it.kind
+        if k == 'allocator':
+            w('if (pv_cs_read_u64(r) != 0)')
+            w('   pv_cs_fail(r, "%s: allocation callbacks cannot cross the wire");' % it.name)
+            return
+        if k in ('scalar',):
+            if partial and it.name not in count_members:
+                w('/* %s: output */' % it.name)
+                return
+            w(self.read_scalar(it, lv))
+            return
+        if k == 'handle':
+            if top:
+                w('%s_id = pv_cs_read_u64(r);' % lv)
+                w('%s = (%s)(uintptr_t)pv_cs_translate(r, %s_id, %s);' % (
+                    lv, it.type, lv, self.objtype(it.type)))
+            else:
+                self.read_element(w, it, lv, partial)
+            return
+        if k in ('struct', 'union'):
+            self.read_element(w, it, lv, partial)
+            return
+        if k == 'fixed':
+            if it.elem == 'char':
+                if partial:
+                    w('/* %s: output */' % it.name)
+                else:
+                    w('pv_cs_read_char_array(r, %s, %s);' % (lv, it.count))
+                return
+            if it.elem == 'u8' or (it.elem == 'scalar' and partial):
+                if partial:
+                    w('/* %s: output */' % it.name)
+                    return
+            w('pv_cs_read_fixed_array_size(r, %s);' % it.count)
+            if it.elem == 'u8':
+                w('pv_cs_read_bytes(r, %s, %s);' % (lv, it.count))
+                return
+            i = self.var()
+            w('for (uint32_t %s = 0; %s < %s && !r->failed; %s++) {' % (i, i, it.count, i))
+            w.depth += 1
+            self.read_element(w, it, '%s[%s]' % (lv, i), partial)
+            w.end()
+            return
+        if k == 'string':
+            if partial:
+                raise AssertionError('output string')
+            w('%s = pv_cs_read_string(r);' % lv)
+            return
+        count = it.count.replace('{p}', prefix) if it.count else None
+        if k == 'strings':
+            w('{')
+            w.depth += 1
+            w('uint64_t n = pv_cs_read_array_size(r, (uint64_t)(%s));' % count)
+            w('const char **a = pv_cs_alloc_array(r, n, sizeof(*a));')
+            w('for (uint64_t i = 0; a && i < n && !r->failed; i++)')
+            w('   a[i] = pv_cs_read_string(r);')
+            w('%s = a;' % lv)
+            w.end()
+            return
+        if k == 'blob':
+            w('{')
+            w.depth += 1
+            w('uint64_t n = pv_cs_read_array_size(r, (uint64_t)(%s));' % count)
+            w('uint8_t *a = pv_cs_alloc_array(r, n, 1);')
+            if not (partial or it.output):
+                w('if (a)')
+                w('   pv_cs_read_bytes(r, a, n);')
+            w('%s = a;' % lv)
+            w.end()
+            return
+        out = partial or it.output
+        if k == 'array':
+            w('{')
+            w.depth += 1
+            w('uint64_t n = pv_cs_read_array_size(r, (uint64_t)(%s));' % count)
+            ctype = 'uint8_t' if it.elem == 'u8' else it.type
+            w('%s *a = pv_cs_alloc_array(r, n, sizeof(*a));' % ctype)
+            ids = None
+            if top and it.elem == 'handle' and not out:
+                w('uint64_t *ids = pv_cs_alloc_array(r, n, sizeof(*ids));')
+                w('%s_ids = ids;' % lv)
+                ids = 'ids[i]'
+            if it.elem == 'u8':
+                if not out:
+                    w('if (a)')
+                    w('   pv_cs_read_bytes(r, a, n);')
+            elif not (out and it.elem == 'scalar'):
+                w('for (uint64_t i = 0; a && i < n && !r->failed; i++) {')
+                w.depth += 1
+                self.read_element(w, it, 'a[i]', out and it.elem != 'handle',
+                                  translate=not out, ids=ids)
+                w.end()
+            w('%s = a;' % lv)
+            w.end()
+            return
+        if k == 'pointer':
+            required = top and not out and 'true' not in it.m.optional and \
+                not it.m.noautovalidity
+            w('if (pv_cs_read_pointer(r)) {')
+            w.depth += 1
+            w('%s *a = pv_cs_alloc_array(r, 1, sizeof(*a));' % it.type)
+            w('if (a) {')
+            w.depth += 1
+            if out and it.elem == 'scalar':
+                if top and it.name in count_members:
+                    w(self.read_scalar(it, '*a'))
+            else:
+                self.read_element(w, it, '*a', out and it.elem != 'handle', translate=not out)
+            w.end()
+            w('%s = a;' % lv)
+            if required:
+                w.depth -= 1
+                w('} else {')
+                w('   pv_cs_fail(r, "%s must not be NULL");' % it.name)
+                w('}')
+            else:
+                w.end()
+            return
+        raise AssertionError(k)
+
+    def count_members(self, items):
+        """Names that give the length of an array among items (inputs even in outputs)."""
+        names = set()
+        for it in items:
+            if it.kind in ('array', 'blob', 'strings') and it.m.len:
+                first = it.m.len.split(',')[0]
+                names.add(first)
+        return names
+
+    # --- struct decoders -------------------------------------------------------------------
+    def struct_decoders(self, w, name, partial):
+        s = self.m.struct(name)
+        sfx = '_partial' if partial else ''
+        if name in UNIONS:
+            return
+        items = self.m.items(name)
+        counts = self.count_members(items)
+        w('static void pv_decode_%s_self%s(struct pv_cs_reader *r, %s *v)' % (name, sfx, name))
+        w('{')
+        w.depth += 1
+        body = [it for it in items if it.kind not in ('stype', 'pnext')]
+        if not body:
+            w('(void)r;')
+            w('(void)v;')
+        for it in body:
+            self.decode_item(w, it, 'v->', partial, count_members=counts)
+        w.end()
+        w()
+        w('static void pv_decode_%s%s(struct pv_cs_reader *r, %s *v)' % (name, sfx, name))
+        w('{')
+        w.depth += 1
+        if s.stype:
+            w('pv_cs_read_stype(r, %s);' % s.stype)
+            w('v->sType = %s;' % s.stype)
+        if s.has_pnext:
+            w('v->pNext = pv_decode_%s_pnext%s(r);' % (name, sfx))
+        w('pv_decode_%s_self%s(r, v);' % (name, sfx))
+        w.end()
+        w()
+
+    def pnext_decoder(self, w, name, partial):
+        sfx = '_partial' if partial else ''
+        exts = self.m.extenders(name)
+        w('static void *pv_decode_%s_pnext%s(struct pv_cs_reader *r)' % (name, sfx))
+        w('{')
+        w.depth += 1
+        w('if (!pv_cs_read_pointer(r))')
+        w('   return NULL;')
+        w('const VkStructureType stype = (VkStructureType)pv_cs_read_u32(r);')
+        w('switch ((int)stype) {')
+        for e in exts:
+            w('case %s: {' % e.stype)
+            w.depth += 1
+            w('%s *v = pv_cs_alloc_array(r, 1, sizeof(*v));' % e.name)
+            w('if (!v)')
+            w('   return NULL;')
+            w('v->sType = stype;')
+            w('v->pNext = pv_decode_%s_pnext%s(r);' % (name, sfx))
+            w('pv_decode_%s_self%s(r, v);' % (e.name, sfx))
+            w('return v;')
+            w.end()
+        w('default:')
+        w('   pv_cs_fail(r, "sType %%d cannot extend %s", (int)stype);' % name)
+        w('   return NULL;')
+        w('}')
+        w.end()
+        w()
+
+    # --- encoders ---------------------------------------------------------------------
+    def write_element(self, w, it, expr):
+        elem = it.elem if it.kind in ('array', 'fixed', 'pointer') else it.kind
+        if elem == 'scalar':
+            if it.wire == 'f32':
+                w('pv_cs_write_f32(w, %s);' % expr)
+            elif it.wire == 'u64':
+                w('pv_cs_write_u64(w, (uint64_t)%s);' % expr)
+            else:
+                w('pv_cs_write_u32(w, (uint32_t)%s);' % expr)
+        elif elem == 'handle':
+            w('pv_cs_write_u64(w, (uint64_t)(uintptr_t)%s);' % expr)
+        elif elem == 'struct':
+            w('pv_encode_%s(w, &%s);' % (self.rt(it.type), expr))
+        else:
+            raise AssertionError(elem)
+
+    def encode_item(self, w, it, prefix):
+        v = prefix + it.name
+        k = it.kind
+        if k in ('scalar', 'handle', 'struct'):
+            self.write_element(w, it, v)
+        elif k == 'fixed':
+            w('pv_cs_write_u64(w, %s);' % it.count)
+            if it.elem in ('char', 'u8'):
+                w('pv_cs_write_bytes(w, %s, %s);' % (v, it.count))
+            else:
+                i = self.var()
+                w('for (uint32_t %s = 0; %s < %s; %s++)' % (i, i, it.count, i))
+                w.depth += 1
+                self.write_element(w, it, '%s[%s]' % (v, i))
+                w.depth -= 1
+        elif k == 'string':
+            w('pv_cs_write_string(w, %s);' % v)
+        elif k in ('array', 'blob', 'strings'):
+            count = it.count.replace('{p}', prefix)
+            w('if (%s) {' % v)
+            w.depth += 1
+            w('const uint64_t n = (uint64_t)(%s);' % count)
+            w('pv_cs_write_u64(w, n);')
+            if k == 'blob' or it.elem == 'u8':
+                w('pv_cs_write_bytes(w, %s, n);' % v)
+            elif k == 'strings':
+                w('for (uint64_t i = 0; i < n; i++)')
+                w('   pv_cs_write_string(w, %s[i]);' % v)
+            else:
+                w('for (uint64_t i = 0; i < n; i++) {')
+                w.depth += 1
+                self.write_element(w, it, '%s[i]' % v)
+                w.end()
+            w.depth -= 1
+            w('} else {')
+            w('   pv_cs_write_u64(w, 0);')
+            w('}')
+        elif k == 'pointer':
+            w('pv_cs_write_u64(w, %s ? 1 : 0);' % v)
+            w('if (%s) {' % v)
+            w.depth += 1
+            self.write_element(w, it, '(*%s)' % v)
+            w.end()
+        elif k == 'allocator':
+            w('pv_cs_write_u64(w, 0);')
+        else:
+            raise AssertionError(k)
+
+    def struct_encoders(self, w, name):
+        s = self.m.struct(name)
+        items = self.m.items(name)
+        w('static void pv_encode_%s_self(struct pv_cs_writer *w, const %s *v)' % (name, name))
+        w('{')
+        w.depth += 1
+        body = [it for it in items if it.kind not in ('stype', 'pnext')]
+        if not body:
+            w('(void)w;')
+            w('(void)v;')
+        for it in body:
+            self.encode_item(w, it, 'v->')
+        w.end()
+        w()
+        w('static void pv_encode_%s(struct pv_cs_writer *w, const %s *v)' % (name, name))
+        w('{')
+        w.depth += 1
+        if s.stype:
+            w('pv_cs_write_u32(w, (uint32_t)%s);' % s.stype)
+        if s.has_pnext:
+            w('pv_encode_%s_pnext(w, v->pNext);' % name)
+        w('pv_encode_%s_self(w, v);' % name)
+        w.end()
+        w()
+
+    def pnext_encoder(self, w, name):
+        exts = self.m.extenders(name)
+        w('static void pv_encode_%s_pnext(struct pv_cs_writer *w, const void *p)' % name)
+        w('{')
+        w.depth += 1
+        w('for (const VkBaseInStructure *s = p; s; s = s->pNext) {')
+        w.depth += 1
+        w('switch ((int)s->sType) {')
+        for e in exts:
+            w('case %s:' % e.stype)
+            w('   pv_cs_write_u64(w, 1);')
+            w('   pv_cs_write_u32(w, (uint32_t)s->sType);')
+            w('   pv_encode_%s_pnext(w, s->pNext);' % name)
+            w('   pv_encode_%s_self(w, (const %s *)s);' % (e.name, e.name))
+            w('   return;')
+        w('default:')
+        w('   break; /* not carried: the guest never asked for it */')
+        w('}')
+        w.end()
+        w('pv_cs_write_u64(w, 0);')
+        w.end()
+        w()
+
+    def emit_unions(self, w):
+        """The two unions Venus carries: a u32 tag, then the chosen member (venus.md 4)."""
+        if 'VkClearColorValue' in self.m.input_structs:
+            w('static void pv_decode_VkClearColorValue(struct pv_cs_reader *r, '
+              'VkClearColorValue *v)')
+            w('{')
+            w('   /* float32, int32 and uint32 views are all 4 raw words */')
+            w('   const uint32_t tag = pv_cs_read_u32(r);')
+            w('   if (tag > 2) {')
+            w('      pv_cs_fail(r, "VkClearColorValue tag %u", tag);')
+            w('      return;')
+            w('   }')
+            w('   pv_cs_read_fixed_array_size(r, 4);')
+            w('   for (uint32_t i = 0; i < 4; i++)')
+            w('      v->uint32[i] = pv_cs_read_u32(r);')
+            w('}')
+            w()
+        if 'VkClearValue' in self.m.input_structs:
+            w('static void pv_decode_VkClearValue(struct pv_cs_reader *r, VkClearValue *v)')
+            w('{')
+            w('   const uint32_t tag = pv_cs_read_u32(r);')
+            w('   if (tag == 0)')
+            w('      pv_decode_VkClearColorValue(r, &v->color);')
+            w('   else if (tag == 1)')
+            w('      pv_decode_VkClearDepthStencilValue(r, &v->depthStencil);')
+            w('   else')
+            w('      pv_cs_fail(r, "VkClearValue tag %u", tag);')
+            w('}')
+            w()
+
+    # --- whole struct section ------------------------------------------------------------
+    def emit_structs(self, w):
+        reg = self.reg
+        inputs = sorted(self.m.input_structs)
+        outputs = sorted(self.m.output_structs)
+        pnext_in = [n for n in inputs if reg.structs[n].has_pnext]
+        pnext_out = [n for n in outputs if reg.structs[n].has_pnext]
+        for n in pnext_in:
+            w('static void *pv_decode_%s_pnext(struct pv_cs_reader *r);' % n)
+        for n in pnext_out:
+            w('static void *pv_decode_%s_pnext_partial(struct pv_cs_reader *r);' % n)
+            w('static void pv_encode_%s_pnext(struct pv_cs_writer *w, const void *p);' % n)
+        for n in inputs:
+            if n not in UNIONS:
+                w('static void pv_decode_%s(struct pv_cs_reader *r, %s *v);' % (n, n))
+                w('static void pv_decode_%s_self(struct pv_cs_reader *r, %s *v);' % (n, n))
+        for n in outputs:
+            w('static void pv_decode_%s_partial(struct pv_cs_reader *r, %s *v);' % (n, n))
+            w('static void pv_decode_%s_self_partial(struct pv_cs_reader *r, %s *v);' % (n, n))
+            w('static void pv_encode_%s(struct pv_cs_writer *w, const %s *v);' % (n, n))
+            w('static void pv_encode_%s_self(struct pv_cs_writer *w, const %s *v);' % (n, n))
+        for n in inputs:
+            if n in UNIONS:
+                w('static void pv_decode_%s(struct pv_cs_reader *r, %s *v);' % (n, n))
+        w()
+        self.emit_unions(w)
+        for n in inputs:
+            self.struct_decoders(w, n, False)
+        for n in pnext_in:
+            self.pnext_decoder(w, n, False)
+        for n in outputs:
+            self.struct_decoders(w, n, True)
+            self.struct_encoders(w, n)
+        for n in pnext_out:
+            self.pnext_decoder(w, n, True)
+            self.pnext_encoder(w, n)
+
+    # --- commands ----------------------------------------------------------------------
+    def arg_decl(self, it):
+        m = it.m
+        if it.kind == 'allocator':
+            return ['const VkAllocationCallbacks *%s;' % m.name]
+        if it.kind == 'fixed':
+            return ['%s %s[%s];' % (m.type, m.name, it.count)]
+        if it.kind == 'strings':
+            return ['const char *const *%s;' % m.name]
+        if m.pointer_depth:
+            base = 'void' if it.kind == 'blob' else m.type
+            const = 'const ' if m.is_const else ''
+            decls = ['%s%s *%s;' % (const, base, m.name)]
+            if it.kind == 'array' and it.elem == 'handle' and not it.output:
+                decls.append('const uint64_t *%s_ids; /* guest ids of %s */' % (m.name, m.name))
+            return decls
+        decls = ['%s %s;' % (m.type, m.name)]
+        if it.kind == 'handle':
+            decls.append('uint64_t %s_id; /* guest id of %s */' % (m.name, m.name))
+        return decls
+
+    def emit_command_structs(self, w):
+        for cid, cmd in sorted(self.m.commands.items()):
+            w('struct pv_cmd_%s {' % cmd.name)
+            w.depth += 1
+            for it in cmd.items:
+                for d in self.arg_decl(it):
+                    w(d)
+            if cmd.return_type != 'void':
+                w('%s ret;' % cmd.return_type)
+            w.end('};')
+            w()
+
+    def emit_command_codecs(self, w):
+        for cid, cmd in sorted(self.m.commands.items()):
+            counts = set()
+            for it in cmd.items:
+                if it.m.len:
+                    counts.add(it.m.len.split(',')[0])
+            w('static void pv_decode_cmd_%s(struct pv_cs_reader *r, struct pv_cmd_%s *args)' % (
+                cmd.name, cmd.name))
+            w('{')
+            w.depth += 1
+            for it in cmd.items:
+                self.decode_item(w, it, 'args->', False, top=True, count_members=counts)
+            w.end()
+            w()
+            w('static void pv_encode_reply_%s(struct pv_cs_writer *w, '
+              'const struct pv_cmd_%s *args)' % (cmd.name, cmd.name))
+            w('{')
+            w.depth += 1
+            w('pv_cs_write_u32(w, %d);' % cid)
+            if cmd.return_type != 'void':
+                size = 8 if self.reg.wire_kind(cmd.return_type) == 'u64' else 4
+                w('pv_cs_write_u%d(w, (uint%d_t)args->ret);' % (size * 8, size * 8))
+            outs = [it for it in cmd.items if it.m.pointer_depth and not it.m.is_const]
+            if not outs and cmd.return_type == 'void':
+                w('(void)args;')
+            for it in outs:
+                if it.kind == 'pointer' and it.elem == 'struct':
+                    w('pv_cs_write_u64(w, args->%s ? 1 : 0);' % it.name)
+                    w('if (args->%s)' % it.name)
+                    w('   pv_encode_%s(w, args->%s);' % (self.rt(it.type), it.name))
+                else:
+                    self.encode_item(w, it, 'args->')
+            w.end()
+            w()
+
+    def emit_exec(self, w):
+        for cid, cmd in sorted(self.m.commands.items()):
+            w('static void pv_exec_%s(struct pv_venus_dispatch *d)' % cmd.name)
+            w('{')
+            w.depth += 1
+            w('struct pv_cmd_%s args;' % cmd.name)
+            w('memset(&args, 0, sizeof(args));')
+            w('pv_decode_cmd_%s(d->reader, &args);' % cmd.name)
+            w('if (d->reader->failed)')
+            w('   return;')
+            w('if (d->handlers->%s)' % cmd.name)
+            w('   d->handlers->%s(d, &args);' % cmd.name)
+            w('if (!d->reader->failed && (d->command_flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT)) {')
+            w.depth += 1
+            w('struct pv_cs_writer w;')
+            w('if (pv_venus_reply_begin(d, &w)) {')
+            w('   pv_encode_reply_%s(&w, &args);' % cmd.name)
+            w('   pv_venus_reply_end(d, &w);')
+            w('}')
+            w.end()
+            w.end()
+            w()
+        for cid, name in sorted(MESA_COMMANDS.items()):
+            w('static void pv_exec_%s(struct pv_venus_dispatch *d)' % name)
+            w('{')
+            w('   struct pv_cmd_%s args;' % name)
+            w('   memset(&args, 0, sizeof(args));')
+            w('   if (pv_decode_cmd_%s(d->reader, &args) && d->handlers->%s)' % (name, name))
+            w('      d->handlers->%s(d, &args);' % name)
+            w('}')
+            w()

@@ -1,0 +1,201 @@
+"""The parts of the Khronos vk.xml that the Venus code generator needs, as plain objects."""
+
+import re
+import xml.etree.ElementTree as ET
+
+# Scalar C types and their size on the Venus wire (venus.md section 3): everything is 4 or 8.
+SCALAR_WIRE_SIZE = {
+    'uint8_t': 4, 'uint16_t': 4, 'uint32_t': 4, 'int32_t': 4, 'float': 4, 'int': 4,
+    'VkBool32': 4, 'VkSampleMask': 4, 'VkFlags': 4,
+    'uint64_t': 8, 'int64_t': 8, 'VkDeviceSize': 8, 'VkDeviceAddress': 8, 'size_t': 8,
+    'VkFlags64': 8,
+}
+
+
+class Member:
+    """A struct member or a command parameter."""
+
+    def __init__(self, elem):
+        self.type = elem.find('type').text
+        self.name = elem.find('name').text
+        text = ''.join(elem.itertext())
+        decl = text.split('<comment>')[0]
+        comment = elem.find('comment')
+        if comment is not None and comment.text:
+            decl = decl.replace(comment.text, '')
+        self.is_const = decl.strip().startswith('const')
+        self.pointer_depth = decl.count('*')
+        self.len = elem.get('altlen') or elem.get('len')
+        self.optional = elem.get('optional', '')
+        self.values = elem.get('values')
+        self.noautovalidity = elem.get('noautovalidity') == 'true'
+        enum = elem.find('enum')
+        after_name = decl.split(self.name, 1)[1] if self.name in decl else ''
+        self.fixed_dims = []
+        if enum is not None:
+            self.fixed_dims.append(enum.text)
+        else:
+            self.fixed_dims.extend(re.findall(r'\[(\d+)\]', after_name))
+        if enum is not None and after_name.count('[') > 1:
+            self.fixed_dims.append('?')  # multi-dimensional: not carried by Venus
+
+
+class Struct:
+    def __init__(self, elem):
+        self.name = elem.get('name')
+        self.is_union = elem.get('category') == 'union'
+        self.returned_only = elem.get('returnedonly') == 'true'
+        self.extends = [s for s in (elem.get('structextends') or '').split(',') if s]
+        self.members = [Member(m) for m in elem.findall('member') if _for_vulkan(m)]
+        stype = [m for m in self.members if m.name == 'sType']
+        self.stype = stype[0].values if stype and stype[0].values else None
+        self.has_pnext = any(m.name == 'pNext' for m in self.members)
+
+    def member(self, name):
+        for m in self.members:
+            if m.name == name:
+                return m
+        return None
+
+
+class Command:
+    def __init__(self, elem):
+        proto = elem.find('proto')
+        self.name = proto.find('name').text
+        self.return_type = proto.find('type').text
+        self.params = [Member(p) for p in elem.findall('param') if _for_vulkan(p)]
+
+
+def _for_vulkan(elem):
+    api = elem.get('api')
+    return api is None or 'vulkan' in api.split(',')
+
+
+class Registry:
+    def __init__(self, path):
+        root = ET.parse(path).getroot()
+        self.handles = {}        # name -> VK_OBJECT_TYPE_* enumerant
+        self.dispatchable = set()
+        self.enums = set()       # enum type names (4 bytes on the wire)
+        self.bitmask_bits = {}   # bitmask type name -> 'VkFlags' | 'VkFlags64'
+        self.structs = {}
+        self.type_alias = {}
+        self.constants = {}
+        self.commands = {}
+        self.command_alias = {}
+        self.header_version = None
+        self.extensions = {}     # name -> (number, set of types, set of commands, supported)
+        self.core = {}           # feature name -> (set of types, set of commands)
+        self.type_origin = {}    # type name -> feature or extension that introduced it
+        self.command_origin = {}
+
+        for t in root.find('types'):
+            if t.tag != 'type' or not _for_vulkan(t):
+                continue
+            cat = t.get('category')
+            name = t.get('name') or (t.find('name').text if t.find('name') is not None else None)
+            if t.get('alias'):
+                self.type_alias[name] = t.get('alias')
+                continue
+            if cat == 'handle':
+                self.handles[name] = t.get('objtypeenum')
+                if t.find('type').text == 'VK_DEFINE_HANDLE':
+                    self.dispatchable.add(name)
+            elif cat == 'enum':
+                self.enums.add(name)
+            elif cat == 'bitmask':
+                self.bitmask_bits[name] = t.find('type').text
+            elif cat in ('struct', 'union'):
+                self.structs[name] = Struct(t)
+            elif cat == 'define' and name == 'VK_HEADER_VERSION_COMPLETE':
+                pass
+            elif cat == 'define' and t.find('name') is not None and \
+                    t.find('name').text == 'VK_HEADER_VERSION':
+                self.header_version = int(''.join(t.itertext()).split()[-1])
+
+        for enums in root.findall('enums'):
+            if enums.get('name') == 'API Constants':
+                for e in enums.findall('enum'):
+                    if e.get('value'):
+                        self.constants[e.get('name')] = e.get('value')
+        for e in root.findall('enums/enum'):
+            if e.get('alias') and e.get('name') not in self.constants:
+                pass
+
+        for c in root.find('commands'):
+            if not _for_vulkan(c):
+                continue
+            if c.get('alias'):
+                self.command_alias[c.get('name')] = c.get('alias')
+            else:
+                cmd = Command(c)
+                self.commands[cmd.name] = cmd
+
+        for f in root.findall('feature'):
+            if 'vulkan' not in f.get('api', 'vulkan').split(','):
+                continue
+            types, cmds = self._requires(f)
+            self.core[f.get('name')] = (types, cmds)
+            for t in types:
+                self.type_origin.setdefault(t, f.get('name'))
+            for c in cmds:
+                self.command_origin.setdefault(c, f.get('name'))
+        for x in root.find('extensions'):
+            supported = x.get('supported', '').split(',')
+            types, cmds = self._requires(x)
+            self.extensions[x.get('name')] = (int(x.get('number')), types, cmds,
+                                              'vulkan' in supported)
+            if 'vulkan' in supported:
+                for t in types:
+                    self.type_origin.setdefault(t, x.get('name'))
+                for c in cmds:
+                    self.command_origin.setdefault(c, x.get('name'))
+
+    @staticmethod
+    def _requires(elem):
+        types, cmds = set(), set()
+        for req in elem.findall('require'):
+            if not _for_vulkan(req):
+                continue
+            for t in req.findall('type'):
+                types.add(t.get('name'))
+            for c in req.findall('command'):
+                cmds.add(c.get('name'))
+        return types, cmds
+
+    def resolve_type(self, name):
+        while name in self.type_alias:
+            name = self.type_alias[name]
+        return name
+
+    def resolve_command(self, name):
+        while name in self.command_alias:
+            name = self.command_alias[name]
+        return name
+
+    def api_version(self):
+        """The registry's own version, e.g. (1, 3, 239)."""
+        newest = max(self.core, key=lambda n: tuple(int(x) for x in n.split('_')[2:]))
+        major, minor = (int(x) for x in newest.split('_')[2:])
+        return major, minor, self.header_version
+
+    def wire_kind(self, type_name):
+        """'u32', 'u64', 'f32', 'handle', 'struct', 'union', 'void' or None (not carried)."""
+        t = self.resolve_type(type_name)
+        if t == 'float':
+            return 'f32'
+        if t in SCALAR_WIRE_SIZE:
+            return 'u64' if SCALAR_WIRE_SIZE[t] == 8 else 'u32'
+        if t in self.enums:
+            return 'u32'
+        if t in self.bitmask_bits:
+            return 'u64' if self.bitmask_bits[t] == 'VkFlags64' else 'u32'
+        if t in self.handles:
+            return 'handle'
+        if t in self.structs:
+            return 'union' if self.structs[t].is_union else 'struct'
+        if t == 'void':
+            return 'void'
+        if t == 'char':
+            return 'char'
+        return None
