@@ -86,6 +86,8 @@ class Forward:
 
     def destroy_command(self, handle):
         """The vkDestroy*/vkFree* taking (parent, handle, allocator), if there is one."""
+        if not self.m.type_allowed(handle):
+            return None
         base = handle[2:]
         for name in ('vkDestroy' + base, 'vkFree' + base.replace('Device', '', 1)):
             cmd = self.reg.commands.get(name)

@@ -124,8 +124,8 @@ class Model:
                 primary = r
                 break
         if primary is None:
-            self.command_status[cid] = (names[0], 'not in this vk.xml' if names[0].startswith(
-                'vk') and not names[0].endswith('MESA') else 'Venus protocol command')
+            self.command_status[cid] = (names[0], 'not in this vk.xml' if not names[0].endswith(
+                'MESA') else 'sync-file and resource paths are not reachable over vtest')
             return
         if primary in NEVER_SENT or any(n in NEVER_SENT for n in names):
             self.command_status[cid] = (primary, 'never sent by the guest')

@@ -64,6 +64,8 @@ def protocol_header(model, codec):
     w('   const char *unsupported; /* why the decoder does not carry it, NULL if it does */')
     w('};')
     w('extern const struct pv_venus_command_info pv_venus_commands[PV_VENUS_COMMAND_LIMIT];')
+    w('/* Byte offset of each command\'s slot in struct pv_venus_handlers, -1 if none. */')
+    w('extern const int pv_venus_handler_offsets[PV_VENUS_COMMAND_LIMIT];')
     w()
     w('struct pv_venus_extension {')
     w('   const char *name;')
@@ -100,7 +102,11 @@ def codec_source(model, codec):
 
 def info_source(model):
     w = Writer()
+    w('#include <stddef.h>')
+    w()
     w('#include "venus/pv_venus_protocol.h"')
+    w()
+    w('#pragma GCC diagnostic ignored "-Wpedantic"')
     w()
     w('const struct pv_venus_command_info pv_venus_commands[PV_VENUS_COMMAND_LIMIT] = {')
     for cid, (name, reason) in sorted(model.command_status.items()):
@@ -108,6 +114,14 @@ def info_source(model):
             reason = None
         w('   [%d] = {"%s", %s},' % (cid, name, 'NULL' if reason is None else
                                      '"%s"' % reason.replace('"', "'")))
+    w('};')
+    w()
+    w('const int pv_venus_handler_offsets[PV_VENUS_COMMAND_LIMIT] = {')
+    w('   [0 ... PV_VENUS_COMMAND_LIMIT - 1] = -1,')
+    for cid, cmd in sorted(model.commands.items()):
+        w('   [%d] = (int)offsetof(struct pv_venus_handlers, %s),' % (cid, cmd.name))
+    for cid, name in sorted(MESA_COMMANDS.items()):
+        w('   [%d] = (int)offsetof(struct pv_venus_handlers, %s),' % (cid, name))
     w('};')
     w()
     w('const struct pv_venus_extension pv_venus_extensions[] = {')

@@ -11,6 +11,15 @@ struct pv_venus_stream_desc {
    uint64_t size;
 };
 
+/* VkDeviceQueueTimelineInfoMESA, chained to VkDeviceQueueInfo2: binds the queue to a vtest
+ * timeline (venus.md §11). */
+#define PV_STYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA 1000384005
+struct pv_venus_queue_timeline_info {
+   VkStructureType sType;
+   const void *pNext;
+   uint32_t ring_idx;
+};
+
 struct pv_cmd_vkSetReplyCommandStreamMESA {
    struct pv_venus_stream_desc stream;
 };

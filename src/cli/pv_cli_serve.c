@@ -1,0 +1,57 @@
+/* `pearvisor serve`: the vtest server. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/pv_cli.h"
+#include "vtest/pv_vtest.h"
+
+static const char usage[] =
+   "usage: pearvisor serve [--socket PATH] [--icd HOST_ICD_JSON] [--no-fork] [--stats]\n"
+   "\n"
+   "Listens for guests (Mesa venus with VN_DEBUG=vtest) on a UNIX socket and replays their\n"
+   "Vulkan on the host driver. Runs until SIGINT or SIGTERM.\n"
+   "\n"
+   "  --socket PATH   socket path (default /tmp/.virgl_test, Mesa's default)\n"
+   "  --icd JSON      host Vulkan driver manifest (default: the loader's choice)\n"
+   "  --no-fork       serve clients in this process (debugging) instead of one worker\n"
+   "                  process per client\n"
+   "  --stats         log each context's objects and memory when its client leaves\n";
+
+int pv_cli_serve(int argc, char **argv)
+{
+   static const struct option options[] = {
+      {"socket", required_argument, NULL, 's'}, {"icd", required_argument, NULL, 'i'},
+      {"no-fork", no_argument, NULL, 'n'},      {"stats", no_argument, NULL, 't'},
+      {"help", no_argument, NULL, 'h'},         {0},
+   };
+   struct pv_vtest_options opts = {.socket_path = "/tmp/.virgl_test"};
+   int c;
+   while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+      switch (c) {
+      case 's':
+         opts.socket_path = optarg;
+         break;
+      case 'i':
+         opts.host_icd = optarg;
+         break;
+      case 'n':
+         opts.no_fork = true;
+         break;
+      case 't':
+         opts.print_stats = true;
+         break;
+      case 'h':
+         fputs(usage, stdout);
+         return 0;
+      default:
+         fputs(usage, stderr);
+         return 2;
+      }
+   }
+   if (optind != argc) {
+      fprintf(stderr, "pearvisor serve: unexpected argument '%s'\n%s", argv[optind], usage);
+      return 2;
+   }
+   return pv_vtest_serve(&opts);
+}

@@ -1,0 +1,42 @@
+/* `pearvisor`: the command-line entry point; picks the subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/harness/pv_bench.h"
+#include "cli/pv_cli.h"
+#include "util/pv_log.h"
+
+static const char usage[] =
+   "usage: pearvisor COMMAND [OPTIONS]\n"
+   "\n"
+   "Serve the host GPU to guests running Mesa's venus Vulkan driver.\n"
+   "\n"
+   "commands:\n"
+   "  serve   listen for vtest clients (guests) on a UNIX socket\n"
+   "  run     run one program as a guest through a private server: run -- CMD ARGS...\n"
+   "  info    the host devices, the memory path chosen for each, the protocol coverage\n"
+   "  bench   native-versus-virtualized benchmarks\n"
+   "\n"
+   "`pearvisor COMMAND --help` describes each command's options.\n"
+   "Environment: PV_LOG=error|warn|info|debug, PV_DEBUG=protocol,vtest,ring,\n"
+   "PV_PERF=no_spin (turn a fast path off to measure it).\n";
+
+int main(int argc, char **argv)
+{
+   pv_log_init("pearvisor");
+   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+      fputs(usage, argc < 2 ? stderr : stdout);
+      return argc < 2 ? 2 : 0;
+   }
+   const char *cmd = argv[1];
+   if (strcmp(cmd, "serve") == 0)
+      return pv_cli_serve(argc - 1, argv + 1);
+   if (strcmp(cmd, "run") == 0)
+      return pv_cli_run(argc - 1, argv + 1);
+   if (strcmp(cmd, "info") == 0)
+      return pv_cli_info(argc - 1, argv + 1);
+   if (strcmp(cmd, "bench") == 0)
+      return pv_bench_main(argc - 1, argv + 1);
+   fprintf(stderr, "pearvisor: unknown command '%s'\n\n%s", cmd, usage);
+   return 2;
+}

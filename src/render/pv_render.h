@@ -1,0 +1,238 @@
+/* The renderer's internal model: renderer, context, objects, resources, streams and rings. */
+#ifndef PV_RENDER_H
+#define PV_RENDER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pearvisor/pv_gpu.h>
+#include <vulkan/vulkan.h>
+
+#include "util/pv_arena.h"
+#include "util/pv_hash.h"
+#include "venus/pv_venus_dispatch.h"
+#include "venus/pv_vk_table.h"
+
+struct pv_gpu {
+   struct pv_venus_handlers handlers; /* shared by every stream of every context */
+   uint8_t capset[PV_GPU_CAPSET_MAX_SIZE];
+};
+
+/* Shared memory that both sides map: shm blobs (rings, reply and command pools) and
+ * host-visible VkDeviceMemory. Counted, because a blob, a memory object and a ring can each
+ * outlive the others (venus.md §10: the guest may unref before or after vkFreeMemory). */
+struct pv_render_shmem {
+   atomic_int refs;
+   int fd;
+   void *map;
+   size_t size;
+};
+
+struct pv_render_resource {
+   uint32_t res_id;
+   struct pv_render_shmem *shmem;
+};
+
+/* A guest object id bound to a host object. */
+struct pv_render_object {
+   uint64_t id;
+   VkObjectType type;
+   uint64_t handle;
+   uint64_t parent; /* host handle of the device (or instance) that owns it */
+   uint64_t pool;   /* host handle of its pool (command buffers, descriptor sets) */
+   void *data;      /* per-type state: struct pv_render_device, pv_render_memory, ... */
+};
+
+struct pv_render_queue {
+   VkDevice device;
+   VkQueue queue;
+   uint32_t ring_idx; /* vtest timeline bound by VkDeviceQueueTimelineInfoMESA */
+   pthread_mutex_t lock; /* VkQueue is externally synchronized; rings and fences share it */
+};
+
+struct pv_render_device {
+   VkDevice device;
+   VkPhysicalDevice physical_device;
+   VkPhysicalDeviceMemoryProperties memory_properties;
+   bool host_pointer_import; /* VK_EXT_external_memory_host enabled */
+   VkDeviceSize host_pointer_alignment;
+};
+
+struct pv_render_memory {
+   VkDeviceMemory memory;
+   VkDeviceSize size;
+   struct pv_render_shmem *shmem; /* NULL when the guest cannot map it */
+   bool exported;                 /* a blob was made from it (only once) */
+};
+
+/* Where replies of one stream go (venus.md §7). */
+struct pv_render_reply {
+   struct pv_render_shmem *shmem; /* NULL: none set */
+   uint64_t offset;
+   uint64_t size;
+   uint64_t position;
+};
+
+/* One command stream being executed: the context stream or a ring. */
+struct pv_render_stream {
+   struct pv_venus_dispatch dispatch;
+   struct pv_cs_reader reader;
+   struct pv_arena arena;
+   struct pv_gpu_context *ctx;
+   struct pv_render_ring *ring; /* NULL for the context stream */
+   struct pv_render_reply reply;
+   bool in_execute; /* inside vkExecuteCommandStreamsMESA (nesting is fatal) */
+};
+
+#define PV_RING_STATUS_IDLE  0x1u
+#define PV_RING_STATUS_FATAL 0x2u
+#define PV_RING_STATUS_ALIVE 0x4u
+
+struct pv_render_ring {
+   uint64_t id; /* the guest's ring id (not an object id) */
+   struct pv_render_stream stream;
+   struct pv_render_shmem *shmem;
+   atomic_uint *head;
+   atomic_uint *tail;
+   atomic_uint *status;
+   uint8_t *buffer;
+   uint32_t buffer_size;
+   uint8_t *extra;
+   uint64_t extra_size;
+   uint64_t idle_timeout_ns;
+   uint32_t monitor_period_us;
+   uint8_t *scratch; /* unwrapped copy of a submission that wraps around the buffer */
+   uint32_t exec_base; /* ring position of the submission being executed */
+
+   pthread_t thread;
+   atomic_bool stop;
+   atomic_uint wake;            /* futex word: bumped by notify, destroy, virtqueue seqno */
+   atomic_uint head_published;  /* futex word: bumped after each head store */
+   atomic_uint_least64_t virtqueue_seqno; /* vkSubmitVirtqueueSeqnoMESA */
+   struct pv_render_ring *next;
+};
+
+/* Waits for a vtest fence on a queue's timeline without blocking any stream. */
+struct pv_render_fence_waiter;
+
+struct pv_gpu_context {
+   struct pv_gpu *gpu;
+   char name[64];
+   pv_gpu_fence_retired_fn fence_retired;
+   void *fence_data;
+
+   pthread_mutex_t lock; /* objects, resources, rings, queues */
+   struct pv_hash objects;
+   struct pv_hash resources;
+   uint32_t next_res_id;
+   struct pv_render_ring *rings;
+   struct pv_render_queue *queues[PV_GPU_MAX_TIMELINES]; /* by ring_idx */
+   struct pv_cs_handles handles;
+
+   const struct pv_vk_table *vk; /* set by vkCreateInstance */
+   struct pv_vk_table vk_storage;
+
+   struct pv_render_stream stream; /* the context stream (vtest SUBMIT_CMD2) */
+   atomic_bool fatal;
+
+   pthread_t monitor;         /* sets ALIVE on monitored rings */
+   bool monitor_running;
+   atomic_uint monitor_wake;  /* futex word to stop it */
+
+   struct pv_render_fence_waiter *fence_waiter;
+
+   atomic_uint_least64_t commands;
+   atomic_uint_least64_t device_memory_bytes;
+};
+
+/* --- objects (pv_render_objects.c) --- */
+void pv_render_objects_init(struct pv_gpu_context *ctx);
+/* Destroys every host object left (devices wait idle first) and empties the table. */
+void pv_render_objects_finish(struct pv_gpu_context *ctx);
+struct pv_render_object *pv_render_object_get(struct pv_gpu_context *ctx, uint64_t id,
+                                              VkObjectType type);
+/* The guest id bound to a host handle of this type, 0 if none (slow: a scan). */
+uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type,
+                                  uint64_t handle);
+struct pv_render_object *pv_render_object_bind(struct pv_gpu_context *ctx, VkObjectType type,
+                                               uint64_t id, uint64_t handle, uint64_t parent,
+                                               uint64_t pool);
+/* Forgets the object (and, for pools, every object allocated from it). Frees per-type
+ * state through the type's release hook. */
+void pv_render_object_unbind(struct pv_gpu_context *ctx, uint64_t id);
+void pv_render_objects_unbind_pool_children(struct pv_gpu_context *ctx, uint64_t pool);
+/* Destroys and forgets every object whose parent is `parent` (device teardown). */
+void pv_render_objects_destroy_children(struct pv_gpu_context *ctx, uint64_t parent);
+
+/* --- shared memory and resources (pv_render_resource.c) --- */
+struct pv_render_shmem *pv_render_shmem_create(size_t size);
+struct pv_render_shmem *pv_render_shmem_ref(struct pv_render_shmem *shmem);
+void pv_render_shmem_unref(struct pv_render_shmem *shmem);
+/* The resource's shared memory with a reference taken, NULL if unknown. */
+struct pv_render_shmem *pv_render_resource_shmem(struct pv_gpu_context *ctx, uint32_t res_id);
+void pv_render_resources_finish(struct pv_gpu_context *ctx);
+
+/* --- streams (pv_render_stream.c) --- */
+void pv_render_stream_init(struct pv_render_stream *stream, struct pv_gpu_context *ctx,
+                           struct pv_render_ring *ring);
+void pv_render_stream_finish(struct pv_render_stream *stream);
+/* Executes every command of [data, data+size); calls after_command (may be NULL) after each
+ * with the bytes consumed so far. False when the stream failed (context now fatal). */
+bool pv_render_stream_execute(struct pv_render_stream *stream, const void *data, size_t size,
+                              void (*after_command)(struct pv_render_stream *, size_t),
+                              void *unused);
+static inline struct pv_render_stream *pv_render_stream_of(struct pv_venus_dispatch *d)
+{
+   return (struct pv_render_stream *)((char *)d - offsetof(struct pv_render_stream, dispatch));
+}
+/* Marks the context fatal: logs why once, stops every ring, sets their FATAL bit. */
+void pv_render_context_set_fatal(struct pv_gpu_context *ctx, const char *why);
+
+/* --- rings (pv_render_ring.c) --- */
+bool pv_render_ring_create(struct pv_render_stream *creator, uint64_t id,
+                           const struct pv_venus_ring_layout *layout);
+struct pv_render_ring *pv_render_ring_find(struct pv_gpu_context *ctx, uint64_t id);
+void pv_render_ring_destroy(struct pv_gpu_context *ctx, struct pv_render_ring *ring);
+void pv_render_ring_notify(struct pv_render_ring *ring);
+/* Blocks until the ring's head reaches seqno (wrap-aware) or the context dies. */
+void pv_render_ring_wait_head(struct pv_render_ring *ring, uint32_t seqno);
+void pv_render_ring_submit_virtqueue_seqno(struct pv_render_ring *ring, uint64_t seqno);
+void pv_render_ring_wait_virtqueue_seqno(struct pv_render_ring *ring, uint64_t seqno);
+void pv_render_rings_set_status(struct pv_gpu_context *ctx, uint32_t bits);
+bool pv_render_monitor_start(struct pv_gpu_context *ctx);
+void pv_render_monitor_stop(struct pv_gpu_context *ctx);
+
+/* --- handler families (each fills its slots of the handler table) --- */
+void pv_render_forward_init(struct pv_venus_handlers *h);
+void pv_render_transport_init_dispatch(struct pv_venus_handlers *h);
+void pv_render_instance_init_dispatch(struct pv_venus_handlers *h);
+void pv_render_device_init_dispatch(struct pv_venus_handlers *h);
+void pv_render_memory_init_dispatch(struct pv_venus_handlers *h);
+void pv_render_queue_init_dispatch(struct pv_venus_handlers *h);
+
+/* --- queues and vtest fences (pv_render_queue.c) --- */
+struct pv_render_queue *pv_render_queue_create(VkDevice device, VkQueue queue, uint32_t ring_idx);
+void pv_render_queue_destroy(struct pv_render_queue *queue);
+bool pv_render_fence_submit(struct pv_gpu_context *ctx, uint32_t ring_idx, uint64_t fence_id);
+void pv_render_fences_finish(struct pv_gpu_context *ctx);
+
+/* Device extensions of the host that we offer (pv_render_instance.c); fills out if not
+ * NULL, returns the count. */
+uint32_t pv_render_offered_extensions(struct pv_venus_dispatch *d, VkPhysicalDevice physical,
+                                      VkExtensionProperties *out);
+
+/* --- capset (pv_render_capset.c) --- */
+void pv_render_capset_init(uint8_t capset[PV_GPU_CAPSET_MAX_SIZE]);
+/* Is the extension one the protocol carries and we offer? Returns its spec version cap. */
+uint32_t pv_render_extension_spec_cap(const char *name);
+
+/* The context of a stream's dispatch (for handlers). */
+static inline struct pv_gpu_context *pv_render_ctx(struct pv_venus_dispatch *d)
+{
+   return pv_render_stream_of(d)->ctx;
+}
+
+#endif

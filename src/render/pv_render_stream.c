@@ -1,0 +1,87 @@
+/* Executing one command stream: decoding with the context's object table, replies into the
+ * stream's reply buffer, and turning the first failure into a fatal context. */
+#include <stdio.h>
+
+#include "render/pv_render.h"
+#include "util/pv_log.h"
+
+/* Most bytes one command may decode into (arrays, strings, chains): a guest count that
+ * asks for more is lying or hostile. */
+#define PV_STREAM_ARENA_LIMIT (256u << 20)
+
+static bool reply_begin(struct pv_venus_dispatch *d, struct pv_cs_writer *w)
+{
+   struct pv_render_reply *reply = &pv_render_stream_of(d)->reply;
+   if (!reply->shmem)
+      return pv_cs_fail(d->reader, "reply wanted but no reply stream is set");
+   /* Write only inside [offset, offset + size) of the stream the guest set aside. */
+   pv_cs_writer_init(w, (uint8_t *)reply->shmem->map + reply->offset + reply->position,
+                     reply->size - reply->position);
+   return true;
+}
+
+static void reply_end(struct pv_venus_dispatch *d, const struct pv_cs_writer *w)
+{
+   struct pv_render_reply *reply = &pv_render_stream_of(d)->reply;
+   if (w->overflow) {
+      pv_cs_fail(d->reader, "reply does not fit in the %llu bytes left of the reply stream",
+                 (unsigned long long)(reply->size - reply->position));
+      return;
+   }
+   reply->position += pv_cs_writer_size(w);
+}
+
+void pv_render_stream_init(struct pv_render_stream *stream, struct pv_gpu_context *ctx,
+                           struct pv_render_ring *ring)
+{
+   stream->ctx = ctx;
+   stream->ring = ring;
+   pv_arena_init(&stream->arena, PV_STREAM_ARENA_LIMIT);
+   stream->dispatch.reader = &stream->reader;
+   stream->dispatch.handlers = &ctx->gpu->handlers;
+   stream->dispatch.reply_begin = reply_begin;
+   stream->dispatch.reply_end = reply_end;
+   stream->reply = (struct pv_render_reply){0};
+}
+
+void pv_render_stream_finish(struct pv_render_stream *stream)
+{
+   pv_render_shmem_unref(stream->reply.shmem);
+   stream->reply.shmem = NULL;
+   pv_arena_finish(&stream->arena);
+}
+
+void pv_render_context_set_fatal(struct pv_gpu_context *ctx, const char *why)
+{
+   if (atomic_exchange(&ctx->fatal, true))
+      return;
+   pv_error("%s: context is now fatal: %s", ctx->name, why);
+   pv_render_rings_set_status(ctx, PV_RING_STATUS_FATAL);
+}
+
+bool pv_render_stream_execute(struct pv_render_stream *stream, const void *data, size_t size,
+                              void (*after_command)(struct pv_render_stream *, size_t),
+                              void *unused)
+{
+   (void)unused;
+   struct pv_gpu_context *ctx = stream->ctx;
+   struct pv_cs_reader *r = &stream->reader;
+   pv_cs_reader_init(r, data, size, &stream->arena, &ctx->handles);
+   while (!pv_cs_at_end(r)) {
+      if (atomic_load_explicit(&ctx->fatal, memory_order_relaxed))
+         return false;
+      if (!pv_venus_dispatch_command(&stream->dispatch))
+         break;
+      atomic_fetch_add_explicit(&ctx->commands, 1, memory_order_relaxed);
+      if (after_command)
+         after_command(stream, pv_cs_offset(r));
+   }
+   if (r->failed) {
+      char why[256];
+      snprintf(why, sizeof(why), "%s stream, %s: %s", stream->ring ? "ring" : "context",
+               pv_venus_command_name(r->command_id), r->error);
+      pv_render_context_set_fatal(ctx, why);
+      return false;
+   }
+   return true;
+}
