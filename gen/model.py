@@ -89,7 +89,7 @@ class Model:
         return allowed
 
     def type_allowed(self, name):
-        return name in self.allowed_types or \
+        return name in self.allowed_types or name in self.reg.supplement or \
             any(a in self.allowed_types for a, t in self.reg.type_alias.items() if t == name)
 
     def command_allowed(self, name):

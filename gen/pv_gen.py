@@ -3,7 +3,7 @@
 reply encoders, dispatch table, host entry-point table and forwarding handlers into the
 build folder.
 
-usage: pv_gen.py VK_XML COMMAND_TYPES_TSV EXTENSIONS_TSV OUTDIR
+usage: pv_gen.py VK_XML SUPPLEMENT_XML COMMAND_TYPES_TSV EXTENSIONS_TSV OUTDIR
 """
 
 import os
@@ -37,6 +37,7 @@ def protocol_header(model, codec):
     w('#include "venus/pv_cs.h"')
     w('#include "venus/pv_venus_mesa.h"')
     w()
+    supplement_definitions(model.reg, w)
     w('struct pv_venus_dispatch;')
     w()
     w('#define PV_VENUS_COMMAND_LIMIT %d' % COMMAND_LIMIT)
@@ -64,8 +65,8 @@ def protocol_header(model, codec):
     w('   const char *unsupported; /* why the decoder does not carry it, NULL if it does */')
     w('};')
     w('extern const struct pv_venus_command_info pv_venus_commands[PV_VENUS_COMMAND_LIMIT];')
-    w('/* Byte offset of each command\'s slot in struct pv_venus_handlers, -1 if none. */')
-    w('extern const int pv_venus_handler_offsets[PV_VENUS_COMMAND_LIMIT];')
+    w('/* 1 + byte offset of each command\'s slot in struct pv_venus_handlers; 0: none. */')
+    w('extern const size_t pv_venus_handler_slots[PV_VENUS_COMMAND_LIMIT];')
     w()
     w('struct pv_venus_extension {')
     w('   const char *name;')
@@ -77,6 +78,19 @@ def protocol_header(model, codec):
     w()
     w('#endif')
     return w.text()
+
+
+def supplement_definitions(reg, w):
+    """C definitions of the supplement's structs: the system headers match vk.xml, which
+    lacks them (only structs vk.xml does not have are taken from the supplement)."""
+    for name, s in sorted(reg.supplement.items()):
+        w('#define %s ((VkStructureType)%s)' % (s.stype, reg.supplement_enums[s.stype]))
+        w('typedef struct %s {' % name)
+        for m in s.members:
+            ctype = 'void *' if m.name == 'pNext' else m.type + ' '
+            w('   %s%s;' % (ctype, m.name))
+        w('} %s;' % name)
+    w()
 
 
 def codec_source(model, codec):
@@ -106,8 +120,6 @@ def info_source(model):
     w()
     w('#include "venus/pv_venus_protocol.h"')
     w()
-    w('#pragma GCC diagnostic ignored "-Wpedantic"')
-    w()
     w('const struct pv_venus_command_info pv_venus_commands[PV_VENUS_COMMAND_LIMIT] = {')
     for cid, (name, reason) in sorted(model.command_status.items()):
         if cid in MESA_COMMANDS:
@@ -116,12 +128,11 @@ def info_source(model):
                                      '"%s"' % reason.replace('"', "'")))
     w('};')
     w()
-    w('const int pv_venus_handler_offsets[PV_VENUS_COMMAND_LIMIT] = {')
-    w('   [0 ... PV_VENUS_COMMAND_LIMIT - 1] = -1,')
+    w('const size_t pv_venus_handler_slots[PV_VENUS_COMMAND_LIMIT] = {')
     for cid, cmd in sorted(model.commands.items()):
-        w('   [%d] = (int)offsetof(struct pv_venus_handlers, %s),' % (cid, cmd.name))
+        w('   [%d] = offsetof(struct pv_venus_handlers, %s) + 1,' % (cid, cmd.name))
     for cid, name in sorted(MESA_COMMANDS.items()):
-        w('   [%d] = (int)offsetof(struct pv_venus_handlers, %s),' % (cid, name))
+        w('   [%d] = offsetof(struct pv_venus_handlers, %s) + 1,' % (cid, name))
     w('};')
     w()
     w('const struct pv_venus_extension pv_venus_extensions[] = {')
@@ -165,10 +176,10 @@ def forward_source(fwd):
 
 
 def main():
-    if len(sys.argv) != 5:
+    if len(sys.argv) != 6:
         sys.exit(__doc__)
-    vk_xml, ids_tsv, ext_tsv, outdir = sys.argv[1:]
-    reg = Registry(vk_xml)
+    vk_xml, supplement, ids_tsv, ext_tsv, outdir = sys.argv[1:]
+    reg = Registry(vk_xml, supplement)
     model = Model(reg, read_command_ids(ids_tsv), read_extensions(ext_tsv))
     codec = Codec(model)
     fwd = Forward(model, codec)

@@ -72,7 +72,7 @@ def _for_vulkan(elem):
 
 
 class Registry:
-    def __init__(self, path):
+    def __init__(self, path, supplement=None):
         root = ET.parse(path).getroot()
         self.handles = {}        # name -> VK_OBJECT_TYPE_* enumerant
         self.dispatchable = set()
@@ -150,6 +150,19 @@ class Registry:
                     self.type_origin.setdefault(t, x.get('name'))
                 for c in cmds:
                     self.command_origin.setdefault(c, x.get('name'))
+
+        # Structs the protocol's newer registry has and this one lacks (see the file).
+        self.supplement = {}     # struct name -> Struct, with C definitions to emit
+        self.supplement_enums = {}
+        if supplement:
+            sup = ET.parse(supplement).getroot()
+            for t in sup.find('types'):
+                s = Struct(t)
+                if s.name not in self.structs:
+                    self.structs[s.name] = s
+                    self.supplement[s.name] = s
+            for e in sup.findall('enums/enum'):
+                self.supplement_enums[e.get('name')] = e.get('value')
 
     @staticmethod
     def _requires(elem):

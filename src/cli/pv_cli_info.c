@@ -19,10 +19,10 @@ static const char usage[] =
 
 typedef void (*pv_slot_fn)(void);
 
-static pv_slot_fn slot(const struct pv_venus_handlers *h, int offset)
+static pv_slot_fn slot(const struct pv_venus_handlers *h, size_t slot_plus_one)
 {
    pv_slot_fn fn;
-   memcpy(&fn, (const char *)h + offset, sizeof(fn));
+   memcpy(&fn, (const char *)h + slot_plus_one - 1, sizeof(fn));
    return fn;
 }
 
@@ -45,7 +45,7 @@ static int print_protocol(bool verbose)
          how = "not supported";
       } else {
          decodable++;
-         int offset = pv_venus_handler_offsets[id];
+         size_t offset = pv_venus_handler_slots[id];
          bool same = slot(&gpu->handlers, offset) == slot(generated, offset);
          if (same && slot(generated, offset)) {
             forwarded++;
