@@ -31,7 +31,7 @@ struct pv_cs_reader {
    bool failed;
    uint32_t command_id;   /* command being decoded, for the error message */
    size_t command_offset; /* its offset from begin */
-   char error[192];
+   char error[192]; /* "command N at offset M: " + a message of up to 127 bytes */
 };
 
 void pv_cs_reader_init(struct pv_cs_reader *r, const void *data, size_t size,

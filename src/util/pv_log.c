@@ -1,0 +1,97 @@
+/* Logging to stderr with a process tag, and the PV_DEBUG / PV_PERF switches. */
+#include "util/pv_log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *log_tag = "pearvisor";
+static enum pv_log_level log_level = PV_LOG_WARN;
+static unsigned debug_flags, perf_flags;
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+
+struct pv_flag_name {
+   const char *name;
+   unsigned flag;
+};
+
+static unsigned parse_list(const char *list, const struct pv_flag_name *names, size_t count)
+{
+   unsigned flags = 0;
+   if (!list)
+      return 0;
+   char *copy = strdup(list), *save = NULL;
+   for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
+        tok = strtok_r(NULL, ",", &save)) {
+      for (size_t i = 0; i < count; i++) {
+         if (strcmp(tok, "all") == 0 || strcmp(tok, names[i].name) == 0)
+            flags |= names[i].flag;
+      }
+   }
+   free(copy);
+   return flags;
+}
+
+static void read_env(void)
+{
+   static const struct pv_flag_name debug_names[] = {
+      {"protocol", PV_DEBUG_PROTOCOL}, {"vtest", PV_DEBUG_VTEST}, {"ring", PV_DEBUG_RING}};
+   static const struct pv_flag_name perf_names[] = {{"no_spin", PV_PERF_NO_SPIN}};
+   debug_flags = parse_list(getenv("PV_DEBUG"), debug_names, 3);
+   perf_flags = parse_list(getenv("PV_PERF"), perf_names, 1);
+   const char *level = getenv("PV_LOG");
+   static const char *const levels[] = {"error", "warn", "info", "debug"};
+   for (int i = 0; level && i < 4; i++) {
+      if (strcmp(level, levels[i]) == 0)
+         log_level = (enum pv_log_level)i;
+   }
+}
+
+void pv_log_init(const char *tag)
+{
+   log_tag = tag;
+   pthread_once(&env_once, read_env);
+}
+
+void pv_log_set_level(enum pv_log_level level)
+{
+   pthread_once(&env_once, read_env);
+   log_level = level;
+}
+
+void pv_log(enum pv_log_level level, const char *fmt, ...)
+{
+   static const char *const names[] = {"error", "warning", "info", "debug"};
+   pthread_once(&env_once, read_env);
+   if (level > log_level)
+      return;
+   /* One write per line, so lines of concurrent threads and workers do not interleave. */
+   char line[1024];
+   int n = snprintf(line, sizeof(line), "%s[%d]: %s: ", log_tag, (int)getpid(), names[level]);
+   va_list ap;
+   va_start(ap, fmt);
+   if (n >= 0 && (size_t)n < sizeof(line))
+      n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+   va_end(ap);
+   if (n < 0)
+      return;
+   size_t len = (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
+   line[len++] = '\n';
+   ssize_t written = write(STDERR_FILENO, line, len);
+   (void)written;
+}
+
+bool pv_debug(enum pv_debug_flag flag)
+{
+   pthread_once(&env_once, read_env);
+   return debug_flags & flag;
+}
+
+bool pv_perf_disabled(enum pv_perf_flag flag)
+{
+   pthread_once(&env_once, read_env);
+   return perf_flags & flag;
+}
