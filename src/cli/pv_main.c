@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef PV_HAVE_BENCH
 #include "bench/harness/pv_bench.h"
+#endif
 #include "cli/pv_cli.h"
 #include "util/pv_log.h"
 
@@ -35,8 +37,10 @@ int main(int argc, char **argv)
       return pv_cli_run(argc - 1, argv + 1);
    if (strcmp(cmd, "info") == 0)
       return pv_cli_info(argc - 1, argv + 1);
+#ifdef PV_HAVE_BENCH
    if (strcmp(cmd, "bench") == 0)
       return pv_bench_main(argc - 1, argv + 1);
+#endif
    fprintf(stderr, "pearvisor: unknown command '%s'\n\n%s", cmd, usage);
    return 2;
 }

@@ -92,7 +92,7 @@ static void execute_command_streams(struct pv_venus_dispatch *d,
       memcpy(positions, args->reply_positions, count * sizeof(*positions));
 
    struct pv_cs_reader outer = stream->reader;
-   char error[sizeof(outer.error)] = "";
+   char error[512] = "";
    bool ok = true;
    stream->in_execute = true;
    for (size_t i = 0; ok && i < count; i++) {

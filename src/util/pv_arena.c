@@ -1,6 +1,7 @@
 /* Bump allocator for decoded commands: one arena per stream, reset after each command. */
 #include "util/pv_arena.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,8 @@ static struct pv_arena_chunk *new_chunk(struct pv_arena *arena, size_t need)
       return chunk;
    }
    size_t size = need > PV_ARENA_CHUNK_SIZE ? need : PV_ARENA_CHUNK_SIZE;
+   if (size > SIZE_MAX - sizeof(struct pv_arena_chunk))
+      return NULL; /* only reachable with a limit near SIZE_MAX */
    struct pv_arena_chunk *chunk = malloc(sizeof(*chunk) + size);
    if (!chunk)
       return NULL;
@@ -59,8 +62,8 @@ static struct pv_arena_chunk *new_chunk(struct pv_arena *arena, size_t need)
 void *pv_arena_alloc(struct pv_arena *arena, size_t size)
 {
    size_t rounded = (size + 7) & ~(size_t)7;
-   if (rounded < size || rounded > arena->limit - arena->used_total ||
-       arena->used_total > arena->limit)
+   /* used_total never exceeds limit, so the subtraction cannot wrap. */
+   if (rounded < size || rounded > arena->limit - arena->used_total)
       return NULL;
    struct pv_arena_chunk *chunk = arena->head;
    if (!chunk || chunk->size - chunk->used < rounded) {

@@ -44,10 +44,13 @@ static struct pv_hash_slot *find(const struct pv_hash *map, uint64_t key)
    }
 }
 
-static bool grow(struct pv_hash *map)
+/* Rebuilds the table without tombstones. Only live entries decide the new size (at most half
+ * full afterwards), so a map whose objects come and go is rebuilt in place instead of doubling
+ * on every wave of tombstones. */
+static bool rehash(struct pv_hash *map)
 {
-   size_t capacity = map->capacity ? map->capacity * 2 : 64;
-   while (map->count * 10 >= capacity * 5)
+   size_t capacity = map->capacity ? map->capacity : 64;
+   while ((map->count + 1) * 2 > capacity)
       capacity *= 2;
    struct pv_hash_slot *slots = calloc(capacity, sizeof(*slots));
    if (!slots)
@@ -73,7 +76,7 @@ bool pv_hash_insert(struct pv_hash *map, uint64_t key, void *value)
    if (key == 0 || !value || find(map, key))
       return false;
    /* Keep the table under 70% full, tombstones included, so probes stay short. */
-   if ((map->count + map->tombstones + 1) * 10 > map->capacity * 7 && !grow(map))
+   if ((map->count + map->tombstones + 1) * 10 > map->capacity * 7 && !rehash(map))
       return false;
    size_t mask = map->capacity - 1;
    size_t i = mix(key) & mask;

@@ -16,7 +16,8 @@ struct pv_hash {
 
 void pv_hash_init(struct pv_hash *map);
 void pv_hash_finish(struct pv_hash *map);
-/* false when the key is already present or memory runs out. */
+/* false when the key is 0 or already present, the value is NULL (the map marks removed
+ * entries with NULL), or memory runs out. */
 bool pv_hash_insert(struct pv_hash *map, uint64_t key, void *value);
 void *pv_hash_lookup(const struct pv_hash *map, uint64_t key);
 /* Returns the removed value, NULL if absent. */

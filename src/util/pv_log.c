@@ -3,13 +3,15 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const char *log_tag = "pearvisor";
-static enum pv_log_level log_level = PV_LOG_WARN;
+/* Atomic: pv_log_set_level may run while other threads log. */
+static atomic_int log_level = PV_LOG_WARN;
 static unsigned debug_flags, perf_flags;
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 
@@ -38,7 +40,7 @@ static unsigned parse_list(const char *list, const struct pv_flag_name *names, s
 static void read_env(void)
 {
    static const struct pv_flag_name debug_names[] = {
-      {"protocol", PV_DEBUG_PROTOCOL}, {"vtest", PV_DEBUG_VTEST}, {"ring", PV_DEBUG_RING}};
+         {"protocol", PV_DEBUG_PROTOCOL}, {"vtest", PV_DEBUG_VTEST}, {"ring", PV_DEBUG_RING}};
    static const struct pv_flag_name perf_names[] = {{"no_spin", PV_PERF_NO_SPIN}};
    debug_flags = parse_list(getenv("PV_DEBUG"), debug_names, 3);
    perf_flags = parse_list(getenv("PV_PERF"), perf_names, 1);
@@ -46,7 +48,7 @@ static void read_env(void)
    static const char *const levels[] = {"error", "warn", "info", "debug"};
    for (int i = 0; level && i < 4; i++) {
       if (strcmp(level, levels[i]) == 0)
-         log_level = (enum pv_log_level)i;
+         atomic_store_explicit(&log_level, i, memory_order_relaxed);
    }
 }
 
@@ -59,14 +61,14 @@ void pv_log_init(const char *tag)
 void pv_log_set_level(enum pv_log_level level)
 {
    pthread_once(&env_once, read_env);
-   log_level = level;
+   atomic_store_explicit(&log_level, (int)level, memory_order_relaxed);
 }
 
 void pv_log(enum pv_log_level level, const char *fmt, ...)
 {
    static const char *const names[] = {"error", "warning", "info", "debug"};
    pthread_once(&env_once, read_env);
-   if (level > log_level)
+   if ((int)level > atomic_load_explicit(&log_level, memory_order_relaxed))
       return;
    /* One write per line, so lines of concurrent threads and workers do not interleave. */
    char line[1024];

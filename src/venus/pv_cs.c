@@ -6,9 +6,16 @@
 
 #include "util/pv_arena.h"
 
-/* No single decoded array may exceed this: the reference renderer caps a stream's scratch
- * at 1 GiB; a count beyond it is a lying guest. */
-#define PV_CS_MAX_ARRAY_BYTES (1ull << 30)
+/* Bounds on one decoded array (pv_cs_alloc_array); no count from the guest is trusted.
+ * - 1 GiB in all: the reference renderer caps a stream's scratch memory there.
+ * - max(64 MiB, 64 x the bytes left in the stream). An input element costs at least 4 wire
+ *   bytes and decodes into at most a few hundred host bytes, so an honest input array fits in
+ *   64 x its wire size. Output arrays travel as a bare count with no element bytes
+ *   (VkExtensionProperties[n]), so they rely on the floor: 64 MiB holds 258,000
+ *   VkExtensionProperties of 260 bytes, far beyond any real output array. */
+#define PV_CS_MAX_ARRAY_BYTES   (1ull << 30)
+#define PV_CS_ARRAY_FLOOR_BYTES (64ull << 20)
+#define PV_CS_ARRAY_EXPANSION   64u
 
 void pv_cs_reader_init(struct pv_cs_reader *r, const void *data, size_t size,
                        struct pv_arena *arena, const struct pv_cs_handles *handles)
@@ -50,17 +57,21 @@ void *pv_cs_alloc_array(struct pv_cs_reader *r, uint64_t count, size_t size)
 {
    if (count == 0 || r->failed)
       return NULL;
-   /* Output arrays travel as a bare count (the host fills them), so the bytes left in the
-    * stream cannot bound them; the byte cap and the arena limit do. */
+   /* Checked by division first, so count * size cannot overflow. */
    if (size == 0 || count > PV_CS_MAX_ARRAY_BYTES / size) {
-      pv_cs_fail(r, "array of %llu elements of %zu bytes is too large",
-                 (unsigned long long)count, size);
+      pv_cs_fail(r, "array of %llu elements of %zu bytes exceeds 1 GiB", (unsigned long long)count,
+                 size);
       return NULL;
    }
-   void *p = r->arena ? pv_arena_alloc(r->arena, (size_t)(count * size)) : NULL;
+   size_t bytes = (size_t)(count * size);
+   size_t left = (size_t)(r->end - r->cur);
+   if (bytes > PV_CS_ARRAY_FLOOR_BYTES && bytes / PV_CS_ARRAY_EXPANSION > left) {
+      pv_cs_fail(r, "array of %zu bytes with only %zu bytes left in the stream", bytes, left);
+      return NULL;
+   }
+   void *p = r->arena ? pv_arena_alloc(r->arena, bytes) : NULL;
    if (!p)
-      pv_cs_fail(r, "no memory for %llu bytes of arguments",
-                 (unsigned long long)(count * size));
+      pv_cs_fail(r, "no memory for %zu bytes of arguments", bytes);
    return p;
 }
 

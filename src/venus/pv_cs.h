@@ -31,7 +31,7 @@ struct pv_cs_reader {
    bool failed;
    uint32_t command_id;   /* command being decoded, for the error message */
    size_t command_offset; /* its offset from begin */
-   char error[192]; /* "command N at offset M: " + a message of up to 127 bytes */
+   char error[192];       /* "command N at offset M: " + a message of up to 127 bytes */
 };
 
 void pv_cs_reader_init(struct pv_cs_reader *r, const void *data, size_t size,
@@ -94,9 +94,9 @@ static inline float pv_cs_read_f32(struct pv_cs_reader *r)
 /* Copies n bytes into dst and skips the padding. */
 void pv_cs_read_bytes(struct pv_cs_reader *r, void *dst, size_t n);
 
-/* Zero-filled memory from the reader's arena for count elements of size bytes; fails the
- * reader when the product overflows, exceeds what is left of the stream times `expansion`,
- * or the arena limit is hit. */
+/* Zero-filled memory from the reader's arena for count elements of size bytes; NULL for
+ * count 0. Fails the reader when the product overflows or exceeds 1 GiB, exceeds
+ * max(64 MiB, 64 x the bytes left in the stream), or the arena limit is hit. */
 void *pv_cs_alloc_array(struct pv_cs_reader *r, uint64_t count, size_t size);
 
 /* An array count that must equal `expected` when non-zero (venus.md §4). Returns the count
@@ -126,8 +126,8 @@ static inline uint64_t pv_cs_translate(struct pv_cs_reader *r, uint64_t id, VkOb
    if (id == 0 || r->failed || !r->handles)
       return r->failed ? 0 : id;
    if (!r->handles->lookup(r->handles->data, id, type, &handle)) {
-      pv_cs_fail(r, "unknown or mistyped object id %llu (VkObjectType %d)",
-                 (unsigned long long)id, (int)type);
+      pv_cs_fail(r, "unknown or mistyped object id %llu (VkObjectType %d)", (unsigned long long)id,
+                 (int)type);
       return 0;
    }
    return handle;

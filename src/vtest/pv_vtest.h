@@ -1,0 +1,21 @@
+/* The vtest transport: a UNIX-socket server speaking Mesa's vtest protocol to venus guests. */
+#ifndef PV_VTEST_H
+#define PV_VTEST_H
+
+#include <stdbool.h>
+
+#include <pearvisor/pv_gpu.h>
+
+struct pv_vtest_options {
+   const char *socket_path;
+   bool no_fork;         /* serve clients on threads of this process */
+   const char *host_icd; /* host Vulkan driver manifest, NULL: the loader's choice */
+   bool print_stats;     /* log each context's stats when its client leaves */
+};
+
+/* Serves until SIGINT/SIGTERM; returns a process exit status. */
+int pv_vtest_serve(const struct pv_vtest_options *options);
+/* Serves one connected client on fd until it disconnects; closes fd. */
+void pv_vtest_serve_client(struct pv_gpu *gpu, int fd, bool print_stats);
+
+#endif

@@ -1,0 +1,71 @@
+"""Shared helpers of the end-to-end tests: bounded child processes and a private server."""
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+
+def run_checked(cmd, env, timeout):
+    """Runs cmd; the guest ignores SIGTERM when stuck on a dead context (pitfalls.md #3),
+    so a timeout kills the whole process group with SIGKILL."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise RuntimeError('%s timed out after %ds\n%s' % (' '.join(cmd), timeout, err))
+    if proc.returncode != 0:
+        raise RuntimeError('%s exited %d\nstdout:\n%s\nstderr:\n%s' % (
+            ' '.join(cmd), proc.returncode, out[-4000:], err[-4000:]))
+    return out
+
+
+class Server:
+    """`pearvisor serve` on a private socket, for tests that need several guests."""
+
+    def __init__(self, pearvisor, host_icd, extra=()):
+        self.dir = tempfile.mkdtemp(prefix='pv-e2e-')
+        self.socket = os.path.join(self.dir, 'vtest.sock')
+        self.log = open(os.path.join(self.dir, 'server.log'), 'w+')
+        self.proc = subprocess.Popen([pearvisor, 'serve', '--socket', self.socket, '--icd',
+                                      host_icd] + list(extra),
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(self.socket)
+                s.close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.02)
+        raise RuntimeError('server did not start:\n' + self.output())
+
+    def guest_env(self, venus_icd):
+        return dict(os.environ, VN_DEBUG='vtest', VTEST_SOCKET_NAME=self.socket,
+                    VK_DRIVER_FILES=venus_icd, VK_ICD_FILENAMES=venus_icd)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
