@@ -3,13 +3,14 @@
 Mesa venus guest), compared field by field. Every difference must be one the documented
 filtering explains; anything else fails the test.
 
-usage: compare_vulkaninfo.py PEARVISOR HOST_ICD VENUS_ICD WORKDIR
+usage: compare_vulkaninfo.py PEARVISOR HOST_ICD VENUS_ICD VK_XML WORKDIR
 """
 
 import json
 import os
-import subprocess
+import re
 import sys
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_common import run_checked  # noqa: E402
@@ -19,6 +20,16 @@ from e2e_common import run_checked  # noqa: E402
 # Mesa 25 cannot carry them, or they would hand out fds we cannot back (docs/protocol.md).
 GUEST_HIDDEN = {'VK_KHR_swapchain', 'VK_KHR_synchronization2', 'VK_KHR_incremental_present',
                 'VK_KHR_swapchain_mutable_format', 'VK_EXT_swapchain_maintenance1'}
+
+# Extensions the guest implements itself, whatever the host has (vn_physical_device.c).
+GUEST_IMPLEMENTED = {'VK_EXT_device_memory_report', 'VK_EXT_physical_device_drm',
+                     'VK_EXT_tooling_info'}
+
+# The guest disables sparse binding on lavapipe ("TODO: Fix sparse binding on lavapipe",
+# vn_physical_device.c), zeroing these with it.
+GUEST_SPARSE_OFF = {'sparseAddressSpaceSize', 'sparseProperties', 'sparseBinding',
+                    'sparseResidencyBuffer', 'sparseResidencyImage2D', 'sparseResidencyImage3D',
+                    'sparseResidencyAliased'}
 
 # Properties the guest reports about itself rather than the host (vn_physical_device.c).
 GUEST_OWN_PROPERTIES = {
@@ -42,58 +53,103 @@ def profile(cmd, env, workdir, name):
         return json.load(f)['capabilities']['device']
 
 
-def offered_extensions(pearvisor):
-    """The extensions PearVisor's protocol offers, from `pearvisor info --protocol`."""
-    text = subprocess.run([pearvisor, 'info', '--protocol', '--verbose'], check=True,
-                          capture_output=True, text=True).stdout
-    return text
+def struct_origins(vk_xml):
+    """Struct name -> the extension or core version that introduced it."""
+    root = ET.parse(vk_xml).getroot()
+    origin = {}
+    for f in root.findall('feature'):
+        for t in f.iter('type'):
+            origin.setdefault(t.get('name'), f.get('name'))
+    for x in root.find('extensions'):
+        for t in x.iter('type'):
+            origin.setdefault(t.get('name'), x.get('name'))
+    return origin
 
 
-def compare(native, venus, notes):
+def canonical(name):
+    """vulkaninfo names a struct by the alias of the API version it sees: at 1.2 (the
+    guest) a 1.3-core struct shows up under its KHR/EXT name."""
+    return re.sub(r'(KHR|EXT)$', '', name)
+
+
+def canonical_map(structs):
+    return {canonical(k): v for k, v in structs.items()}
+
+
+def compare_fields(path, native, venus, allowed, notes, problems):
+    for field, value in native.items():
+        where = '%s.%s' % (path, field)
+        if field not in venus:
+            problems.append('%s missing through PearVisor' % where)
+        elif isinstance(value, dict) and isinstance(venus[field], dict) and \
+                field not in allowed:
+            compare_fields(where, value, venus[field], allowed, notes, problems)
+        elif venus[field] != value:
+            if field in allowed:
+                notes.setdefault('reported by the guest itself', []).append(where)
+            else:
+                problems.append('%s: native %r, PearVisor %r' % (where, value, venus[field]))
+
+
+def compare_structs(kind, what, native, venus, origin, venus_exts, notes, problems):
+    n, v = canonical_map(native), canonical_map(venus)
+    names = {canonical(k): k for k in list(native) + list(venus)}
+    for key in sorted(set(n) | set(v)):
+        name = names[key]
+        ext = origin.get(name) or origin.get(key)
+        if key not in v:
+            if ext and (ext.startswith('VK_VERSION_1_3') or ext not in venus_exts):
+                notes.setdefault('%s absent: extension or version not offered' % kind,
+                                 []).append(name)
+            else:
+                problems.append('%s %s missing through PearVisor (from %s)' % (what, name, ext))
+        elif key not in n:
+            if ext in GUEST_IMPLEMENTED:
+                notes.setdefault('%s of extensions the guest implements' % kind,
+                                 []).append(name)
+            else:
+                problems.append('%s %s only through PearVisor' % (what, name))
+        else:
+            allowed = GUEST_OWN_PROPERTIES.get(canonical(name), set()) | GUEST_SPARSE_OFF
+            compare_fields('%s %s' % (what, name), n[key], v[key], allowed, notes, problems)
+
+
+def compare(native, venus, origin, notes):
     problems = []
     n_ext, v_ext = set(native['extensions']), set(venus['extensions'])
     for ext in sorted(v_ext - n_ext):
-        problems.append('extension %s appears only through PearVisor' % ext)
+        if ext in GUEST_IMPLEMENTED:
+            notes.setdefault('extensions the guest implements itself', []).append(ext)
+        else:
+            problems.append('extension %s appears only through PearVisor' % ext)
     for ext in sorted(n_ext - v_ext):
-        notes.setdefault('extensions filtered', []).append(ext)
+        why = 'hidden by the guest over vtest' if ext in GUEST_HIDDEN else \
+            'not offered by PearVisor (protocol cannot carry it, or fd sharing)'
+        notes.setdefault('extensions ' + why, []).append(ext)
     for ext in sorted(n_ext & v_ext):
         if venus['extensions'][ext] > native['extensions'][ext]:
             problems.append('%s spec version grew' % ext)
 
     for section in ('properties', 'features'):
-        for struct, fields in native[section].items():
-            if struct not in venus[section]:
-                notes.setdefault(section + ' structs absent (extension or version '
-                                 'filtered)', []).append(struct)
-                continue
-            vfields = venus[section][struct]
-            for field, value in fields.items():
-                allowed = GUEST_OWN_PROPERTIES.get(struct, set())
-                if field not in vfields:
-                    problems.append('%s.%s missing through PearVisor' % (struct, field))
-                elif vfields[field] != value and field not in allowed:
-                    if section == 'features' and value is True and vfields[field] is False:
-                        # The guest turns off features it cannot serve over vtest.
-                        notes.setdefault('features the guest turns off', []).append(
-                            '%s.%s' % (struct, field))
-                        continue
-                    problems.append('%s.%s: native %r, PearVisor %r' % (
-                        struct, field, value, vfields[field]))
-        for struct in venus[section]:
-            if struct not in native[section]:
-                problems.append('%s only through PearVisor' % struct)
-
-    if native.get('queueFamiliesProperties') != venus.get('queueFamiliesProperties'):
-        problems.append('queue families differ')
-    if native.get('formats') != venus.get('formats'):
-        for fmt, props in native.get('formats', {}).items():
-            if venus.get('formats', {}).get(fmt) != props:
-                problems.append('format %s differs' % fmt)
+        compare_structs(section, section, native[section], venus[section], origin, v_ext,
+                        notes, problems)
+    nq, vq = native['queueFamiliesProperties'], venus['queueFamiliesProperties']
+    if len(nq) != len(vq):
+        problems.append('%d queue families natively, %d through PearVisor' % (len(nq), len(vq)))
+    for i, (a, b) in enumerate(zip(nq, vq)):
+        compare_structs('queue family', 'queue family %d' % i, a, b, origin, v_ext, notes,
+                        problems)
+    for fmt, props in native['formats'].items():
+        if fmt not in venus['formats']:
+            problems.append('format %s missing through PearVisor' % fmt)
+        else:
+            compare_structs('format', 'format %s' % fmt, props, venus['formats'][fmt], origin,
+                            v_ext, notes, problems)
     return problems
 
 
 def main():
-    pearvisor, host_icd, venus_icd, workdir = sys.argv[1:5]
+    pearvisor, host_icd, venus_icd, vk_xml, workdir = sys.argv[1:6]
     os.makedirs(workdir, exist_ok=True)
     env = dict(os.environ, VK_DRIVER_FILES=host_icd, VK_ICD_FILENAMES=host_icd)
     native = profile(['vulkaninfo'], env, workdir, 'native')
@@ -109,8 +165,9 @@ def main():
         print('FAIL: the guest should cap the device at Vulkan 1.2, got %x' % api)
         return 1
     notes = {}
-    problems = compare(native, venus, notes)
+    problems = compare(native, venus, struct_origins(vk_xml), notes)
     for what, items in notes.items():
+        items = sorted(set(items))
         print('explained: %s: %d: %s' % (what, len(items), ', '.join(items)))
     for p in problems:
         print('UNEXPLAINED: ' + p)
