@@ -65,7 +65,11 @@ struct pv_gpu_context *pv_gpu_context_create(struct pv_gpu *gpu, uint32_t capset
                                              const char *debug_name,
                                              pv_gpu_fence_retired_fn fence_retired,
                                              void *fence_data);
-/* Stops the context's rings, waits for the GPU and frees every host object. Accepts NULL. */
+/* Stops the context's rings, waits for the GPU and frees every host object, mapping and
+ * memfd the guest left behind; the context itself stays, so its stats can show what teardown
+ * left (nothing, when it works). Destroy does this too. */
+void pv_gpu_context_release(struct pv_gpu_context *ctx);
+/* Releases (above) and frees the context. Accepts NULL. */
 void pv_gpu_context_destroy(struct pv_gpu_context *ctx);
 
 /* Executes Venus commands of the context stream. False when the context is (now) fatal;

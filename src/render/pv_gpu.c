@@ -63,21 +63,27 @@ struct pv_gpu_context *pv_gpu_context_create(struct pv_gpu *gpu, uint32_t capset
    return ctx;
 }
 
-void pv_gpu_context_destroy(struct pv_gpu_context *ctx)
+void pv_gpu_context_release(struct pv_gpu_context *ctx)
 {
-   if (!ctx)
-      return;
-   /* Rings first: nothing may execute while objects go away. */
+   /* Rings first: nothing may execute while objects go away. A released context accepts
+    * no more work. */
+   atomic_store(&ctx->fatal, true);
    while (ctx->rings)
       pv_render_ring_destroy(ctx, ctx->rings);
    pv_render_monitor_stop(ctx);
    pv_render_fences_finish(ctx);
    if (ctx->vk)
       pv_render_objects_finish(ctx);
-   else
-      pv_hash_finish(&ctx->objects);
    pv_render_stream_finish(&ctx->stream);
    pv_render_resources_finish(ctx);
+}
+
+void pv_gpu_context_destroy(struct pv_gpu_context *ctx)
+{
+   if (!ctx)
+      return;
+   pv_gpu_context_release(ctx);
+   pv_hash_finish(&ctx->objects);
    pthread_mutex_destroy(&ctx->lock);
    free(ctx);
 }

@@ -131,15 +131,20 @@ void pv_vtest_serve_client(struct pv_gpu *gpu, int fd, bool print_stats)
          break;
    }
    if (conn.ctx && conn.print_stats) {
-      struct pv_gpu_context_stats s;
-      pv_gpu_context_get_stats(conn.ctx, &s);
+      struct pv_gpu_context_stats left, after;
+      pv_gpu_context_get_stats(conn.ctx, &left);
+      pv_gpu_context_release(conn.ctx);
+      pv_gpu_context_get_stats(conn.ctx, &after);
       /* Asked for with --stats: printed whatever the log level. */
       fprintf(stderr,
-              "pearvisor[%d]: stats: %s: left with %llu objects, %llu bytes of device memory, %llu resources, %llu "
-             "rings; %llu commands executed\n",
-              (int)getpid(), conn.name, (unsigned long long)s.objects,
-             (unsigned long long)s.device_memory_bytes, (unsigned long long)s.resources,
-             (unsigned long long)s.rings, (unsigned long long)s.commands);
+              "pearvisor[%d]: stats: %s: %llu commands; at disconnect %llu objects, %llu "
+              "bytes of device memory, %llu resources, %llu rings; after teardown %llu "
+              "objects, %llu bytes, %llu resources, %llu rings\n",
+              (int)getpid(), conn.name, (unsigned long long)left.commands,
+              (unsigned long long)left.objects, (unsigned long long)left.device_memory_bytes,
+              (unsigned long long)left.resources, (unsigned long long)left.rings,
+              (unsigned long long)after.objects, (unsigned long long)after.device_memory_bytes,
+              (unsigned long long)after.resources, (unsigned long long)after.rings);
    }
    /* Teardown frees every host object the guest left behind. */
    pv_gpu_context_destroy(conn.ctx);

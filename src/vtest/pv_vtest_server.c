@@ -119,10 +119,11 @@ int pv_vtest_serve(const struct pv_vtest_options *options)
            options->no_fork ? "one process" : "a worker process per client");
    while (!stop_requested) {
       int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      int accept_errno = errno;
       reap_workers();
       if (fd < 0) {
-         if (errno != EINTR && errno != ECONNABORTED)
-            pv_error("accept: %s", strerror(errno));
+         if (accept_errno != EINTR && accept_errno != ECONNABORTED)
+            pv_error("accept: %s", strerror(accept_errno));
          continue;
       }
       if (options->no_fork)
