@@ -49,7 +49,7 @@ bool pv_cs_fail(struct pv_cs_reader *r, const char *fmt, ...)
 void pv_cs_read_bytes(struct pv_cs_reader *r, void *dst, size_t n)
 {
    const void *p = pv_cs_take(r, n);
-   if (p)
+   if (p && n) /* dst may be NULL for an empty array; memcpy must not see it */
       memcpy(dst, p, n);
 }
 
