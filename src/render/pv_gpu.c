@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "render/pv_render.h"
+#include "render/pv_render_trace.h"
 #include "util/pv_log.h"
 
 struct pv_gpu *pv_gpu_create(const struct pv_gpu_options *options)
@@ -60,6 +61,7 @@ struct pv_gpu_context *pv_gpu_context_create(struct pv_gpu *gpu, uint32_t capset
    pv_render_objects_init(ctx);
    pv_hash_init(&ctx->resources);
    pv_render_stream_init(&ctx->stream, ctx, NULL);
+   pv_render_trace_init(ctx);
    return ctx;
 }
 
@@ -72,6 +74,7 @@ void pv_gpu_context_release(struct pv_gpu_context *ctx)
       pv_render_ring_destroy(ctx, ctx->rings);
    pv_render_monitor_stop(ctx);
    pv_render_fences_finish(ctx);
+   pv_render_trace_finish(ctx);
    if (ctx->vk)
       pv_render_objects_finish(ctx);
    pv_render_stream_finish(&ctx->stream);

@@ -106,6 +106,7 @@ struct pv_render_ring {
    uint32_t monitor_period_us;
    uint8_t *scratch; /* unwrapped copy of a submission that wraps around the buffer */
    uint32_t exec_base; /* ring position of the submission being executed */
+   uint64_t pickup_ns; /* when the ring thread saw that submission (for tracing) */
 
    pthread_t thread;
    atomic_bool stop;
@@ -143,6 +144,7 @@ struct pv_gpu_context {
    atomic_uint monitor_wake;  /* futex word to stop it */
 
    struct pv_render_fence_waiter *fence_waiter;
+   struct pv_render_tracer *tracer; /* NULL unless PV_TRACE_DIR is set */
 
    atomic_uint_least64_t commands;
    atomic_uint_least64_t device_memory_bytes;

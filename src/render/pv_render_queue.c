@@ -3,7 +3,9 @@
 #include <stdlib.h>
 
 #include "render/pv_render_forward.h"
+#include "render/pv_render_trace.h"
 #include "util/pv_log.h"
+#include "util/pv_os.h"
 
 struct pv_render_queue *pv_render_queue_create(VkDevice device, VkQueue queue,
                                                uint32_t ring_idx)
@@ -26,38 +28,65 @@ void pv_render_queue_destroy(struct pv_render_queue *queue)
    free(queue);
 }
 
-static struct pv_render_queue *queue_of(struct pv_venus_dispatch *d, uint64_t id)
+/* Locks the queue of a decoded submit (VkQueue is externally synchronized) and starts its
+ * trace record; NULL (and the stream failed) if the queue has no state. */
+static struct pv_render_queue *begin_submit(struct pv_venus_dispatch *d, uint64_t queue_id,
+                                            struct pv_render_trace_times *times)
 {
-   struct pv_render_object *obj = pv_render_object_get(pv_render_ctx(d), id, VK_OBJECT_TYPE_QUEUE);
-   return obj ? obj->data : NULL;
+   struct pv_render_object *obj =
+      pv_render_object_get(pv_render_ctx(d), queue_id, VK_OBJECT_TYPE_QUEUE);
+   if (!obj || !obj->data) {
+      pv_cs_fail(d->reader, "queue %llu has no state", (unsigned long long)queue_id);
+      return NULL;
+   }
+   struct pv_render_stream *stream = pv_render_stream_of(d);
+   times->pickup_ns = stream->ring ? stream->ring->pickup_ns : 0;
+   times->decoded_ns = pv_os_now_ns();
+   struct pv_render_queue *q = obj->data;
+   pthread_mutex_lock(&q->lock);
+   return q;
+}
+
+static void end_submit(struct pv_venus_dispatch *d, struct pv_render_queue *q,
+                       struct pv_render_trace_times *times)
+{
+   times->submitted_ns = pv_os_now_ns();
+   pv_render_trace_submit(pv_render_ctx(d), q, times);
+   pthread_mutex_unlock(&q->lock);
 }
 
 /* The host call happens as soon as the submit is decoded; the ring never waits for the GPU. */
 static void queue_submit(struct pv_venus_dispatch *d, struct pv_cmd_vkQueueSubmit *args)
 {
-   struct pv_render_queue *q = queue_of(d, args->queue_id);
-   pthread_mutex_lock(&q->lock);
+   struct pv_render_trace_times times;
+   struct pv_render_queue *q = begin_submit(d, args->queue_id, &times);
+   if (!q)
+      return;
    args->ret = pv_render_vk(d)->vkQueueSubmit(args->queue, args->submitCount, args->pSubmits,
                                               args->fence);
-   pthread_mutex_unlock(&q->lock);
+   end_submit(d, q, &times);
 }
 
 static void queue_submit2(struct pv_venus_dispatch *d, struct pv_cmd_vkQueueSubmit2 *args)
 {
-   struct pv_render_queue *q = queue_of(d, args->queue_id);
-   pthread_mutex_lock(&q->lock);
+   struct pv_render_trace_times times;
+   struct pv_render_queue *q = begin_submit(d, args->queue_id, &times);
+   if (!q)
+      return;
    args->ret = pv_render_vk(d)->vkQueueSubmit2(args->queue, args->submitCount, args->pSubmits,
                                                args->fence);
-   pthread_mutex_unlock(&q->lock);
+   end_submit(d, q, &times);
 }
 
 static void queue_bind_sparse(struct pv_venus_dispatch *d, struct pv_cmd_vkQueueBindSparse *args)
 {
-   struct pv_render_queue *q = queue_of(d, args->queue_id);
-   pthread_mutex_lock(&q->lock);
+   struct pv_render_trace_times times;
+   struct pv_render_queue *q = begin_submit(d, args->queue_id, &times);
+   if (!q)
+      return;
    args->ret = pv_render_vk(d)->vkQueueBindSparse(args->queue, args->bindInfoCount,
                                                   args->pBindInfo, args->fence);
-   pthread_mutex_unlock(&q->lock);
+   end_submit(d, q, &times);
 }
 
 void pv_render_queue_init_dispatch(struct pv_venus_handlers *h)

@@ -107,6 +107,7 @@ static void *ring_thread(void *arg)
    while (!ring_should_stop(ring)) {
       uint32_t tail = atomic_load_explicit(ring->tail, memory_order_acquire);
       if (tail != cur) {
+         ring->pickup_ns = pv_os_now_ns();
          if (!execute_pending(ring, cur, tail))
             break;
          cur = tail;

@@ -1,0 +1,143 @@
+/* Submit tracing for `pearvisor bench --explain` (see pv_render_trace.h). Costs nothing
+ * unless PV_TRACE_DIR is set; when set, each traced submit adds one empty host submit. */
+#include "render/pv_render_trace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "render/pv_render.h"
+#include "util/pv_log.h"
+#include "util/pv_os.h"
+
+struct pv_trace_record {
+   struct pv_render_trace_times times;
+   uint64_t gpu_done_ns;
+   VkDevice device;
+   VkFence fence;
+   struct pv_trace_record *next;
+};
+
+struct pv_render_tracer {
+   char path[512];
+   const struct pv_vk_table *vk;
+   pthread_t thread;
+   pthread_mutex_t lock;
+   pthread_cond_t cond;
+   struct pv_trace_record *pending, **pending_tail; /* waiting for the GPU */
+   struct pv_trace_record *done, **done_tail;
+   bool stop;
+};
+
+/* Completion is timed on a thread of its own so the ring never waits for the GPU. */
+static void *watch(void *arg)
+{
+   struct pv_render_tracer *t = arg;
+   pthread_mutex_lock(&t->lock);
+   for (;;) {
+      while (!t->pending && !t->stop)
+         pthread_cond_wait(&t->cond, &t->lock);
+      struct pv_trace_record *rec = t->pending;
+      if (!rec)
+         break;
+      t->pending = rec->next;
+      if (!t->pending)
+         t->pending_tail = &t->pending;
+      pthread_mutex_unlock(&t->lock);
+      t->vk->vkWaitForFences(rec->device, 1, &rec->fence, VK_TRUE, UINT64_MAX);
+      rec->gpu_done_ns = pv_os_now_ns();
+      t->vk->vkDestroyFence(rec->device, rec->fence, NULL);
+      rec->next = NULL;
+      pthread_mutex_lock(&t->lock);
+      *t->done_tail = rec;
+      t->done_tail = &rec->next;
+   }
+   pthread_mutex_unlock(&t->lock);
+   return NULL;
+}
+
+void pv_render_trace_init(struct pv_gpu_context *ctx)
+{
+   static atomic_uint contexts;
+   const char *dir = getenv("PV_TRACE_DIR");
+   if (!dir || !*dir)
+      return;
+   struct pv_render_tracer *t = calloc(1, sizeof(*t));
+   if (!t)
+      return;
+   snprintf(t->path, sizeof(t->path), "%s/trace-%d-%u.tsv", dir, (int)getpid(),
+            atomic_fetch_add(&contexts, 1));
+   pthread_mutex_init(&t->lock, NULL);
+   pthread_cond_init(&t->cond, NULL);
+   t->pending_tail = &t->pending;
+   t->done_tail = &t->done;
+   ctx->tracer = t;
+}
+
+void pv_render_trace_submit(struct pv_gpu_context *ctx, struct pv_render_queue *queue,
+                            const struct pv_render_trace_times *times)
+{
+   struct pv_render_tracer *t = ctx->tracer;
+   if (!t)
+      return;
+   if (!t->vk) {
+      t->vk = ctx->vk;
+      if (pthread_create(&t->thread, NULL, watch, t) != 0) {
+         t->vk = NULL;
+         return;
+      }
+   }
+   struct pv_trace_record *rec = calloc(1, sizeof(*rec));
+   VkFenceCreateInfo info = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+   if (!rec || ctx->vk->vkCreateFence(queue->device, &info, NULL, &rec->fence) != VK_SUCCESS) {
+      free(rec);
+      return;
+   }
+   /* Signals once everything submitted before it on this queue has finished. */
+   if (ctx->vk->vkQueueSubmit(queue->queue, 0, NULL, rec->fence) != VK_SUCCESS) {
+      ctx->vk->vkDestroyFence(queue->device, rec->fence, NULL);
+      free(rec);
+      return;
+   }
+   rec->times = *times;
+   rec->device = queue->device;
+   pthread_mutex_lock(&t->lock);
+   *t->pending_tail = rec;
+   t->pending_tail = &rec->next;
+   pthread_cond_signal(&t->cond);
+   pthread_mutex_unlock(&t->lock);
+}
+
+void pv_render_trace_finish(struct pv_gpu_context *ctx)
+{
+   struct pv_render_tracer *t = ctx->tracer;
+   if (!t)
+      return;
+   ctx->tracer = NULL;
+   if (t->vk) {
+      pthread_mutex_lock(&t->lock);
+      t->stop = true;
+      pthread_cond_signal(&t->cond);
+      pthread_mutex_unlock(&t->lock);
+      pthread_join(t->thread, NULL);
+   }
+   FILE *f = fopen(t->path, "w");
+   if (f)
+      fprintf(f, "pickup_ns\tdecoded_ns\tsubmitted_ns\tgpu_done_ns\n");
+   for (struct pv_trace_record *rec = t->done, *next; rec; rec = next) {
+      next = rec->next;
+      if (f)
+         fprintf(f, "%llu\t%llu\t%llu\t%llu\n", (unsigned long long)rec->times.pickup_ns,
+                 (unsigned long long)rec->times.decoded_ns,
+                 (unsigned long long)rec->times.submitted_ns,
+                 (unsigned long long)rec->gpu_done_ns);
+      free(rec);
+   }
+   if (f)
+      fclose(f);
+   else
+      pv_error("cannot write the trace %s", t->path);
+   pthread_mutex_destroy(&t->lock);
+   pthread_cond_destroy(&t->cond);
+   free(t);
+}

@@ -1,0 +1,28 @@
+/* Submit tracing for `pearvisor bench --explain`: where the time of each queue submission
+ * goes on the host side, in CLOCK_MONOTONIC nanoseconds shared with the guest's clock. */
+#ifndef PV_RENDER_TRACE_H
+#define PV_RENDER_TRACE_H
+
+#include <stdint.h>
+
+#include <vulkan/vulkan.h>
+
+struct pv_gpu_context;
+struct pv_render_queue;
+
+struct pv_render_trace_times {
+   uint64_t pickup_ns;  /* the ring thread saw the submission in the ring */
+   uint64_t decoded_ns; /* the submit command was decoded, about to go to the host */
+   uint64_t submitted_ns; /* the host vkQueueSubmit returned */
+};
+
+/* On when PV_TRACE_DIR names a directory; each context then writes
+ * PV_TRACE_DIR/trace-<pid>-<n>.tsv when it is released. */
+void pv_render_trace_init(struct pv_gpu_context *ctx);
+void pv_render_trace_finish(struct pv_gpu_context *ctx);
+/* Records one submission; called with the queue's lock held, right after the host submit.
+ * Adds an empty submission with a fence of ours to time the GPU's completion. */
+void pv_render_trace_submit(struct pv_gpu_context *ctx, struct pv_render_queue *queue,
+                            const struct pv_render_trace_times *times);
+
+#endif
