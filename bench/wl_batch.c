@@ -71,7 +71,7 @@ static int run_batch(const struct pv_workload_args *args)
    }
 
    uint64_t *samples = pv_wl_samples(args);
-   pv_wl_measure(args, batch_once, &st, samples);
+   pv_wl_measure(args, batch_once, &st, samples, NULL);
 
    bool valid = true;
    const uint32_t *slots = readback.map;

@@ -37,7 +37,8 @@ static int run_compute(const struct pv_workload_args *args)
    pv_cmd_end(st.cmd);
 
    uint64_t *samples = pv_wl_samples(args);
-   pv_wl_measure(args, saxpy_once, &st, samples);
+   uint64_t *starts = pv_wl_samples(args);
+   pv_wl_measure(args, saxpy_once, &st, samples, starts);
 
    uint64_t checksum = PV_FNV1A64_INIT;
    bool valid = pv_saxpy_check(&app, &saxpy, &app.compute, (uint32_t)rounds, &checksum);
@@ -50,10 +51,12 @@ static int run_compute(const struct pv_workload_args *args)
          .valid = valid,
          .checksum = checksum,
          .samples_ns = samples,
+         .start_ns = starts,
    };
    int status = pv_wl_report(&result);
 
    free(samples);
+   free(starts);
    vkDestroyFence(app.device, st.fence, NULL);
    pv_saxpy_finish(&app, &saxpy);
    pv_vkapp_finish(&app);

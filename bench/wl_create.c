@@ -28,7 +28,7 @@ static int run_create(const struct pv_workload_args *args)
    VkInstance keep_driver_loaded = pv_vkapp_create_instance("pv-workload create (anchor)");
    struct create_state st = {0};
    uint64_t *samples = pv_wl_samples(args);
-   pv_wl_measure(args, create_once, &st, samples);
+   pv_wl_measure(args, create_once, &st, samples, NULL);
    vkDestroyInstance(keep_driver_loaded, NULL);
 
    /* Any failure has already exited 2; what is left to check is that every device was made. */

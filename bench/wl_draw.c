@@ -173,7 +173,8 @@ static int run_draw(const struct pv_workload_args *args)
    record_draw(st.cmd, pass, framebuffer, pipeline, layout, vertices.buffer, vertex_count);
 
    uint64_t *samples = pv_wl_samples(args);
-   pv_wl_measure(args, draw_once, &st, samples);
+   uint64_t *starts = pv_wl_samples(args);
+   pv_wl_measure(args, draw_once, &st, samples, starts);
 
    const size_t pixels = (size_t)DRAW_WIDTH * DRAW_HEIGHT;
    struct pv_buffer readback;
@@ -191,11 +192,13 @@ static int run_draw(const struct pv_workload_args *args)
          .valid = pv_check_equal_u32("draw pixels", readback.map, expected, pixels),
          .checksum = pv_fnv1a64(PV_FNV1A64_INIT, readback.map, pixels * 4),
          .samples_ns = samples,
+         .start_ns = starts,
    };
    int status = pv_wl_report(&result);
 
    free(expected);
    free(samples);
+   free(starts);
    pv_buffer_finish(&app, &readback);
    vkDestroyFence(app.device, st.fence, NULL);
    vkDestroyPipeline(app.device, pipeline, NULL);

@@ -8,12 +8,17 @@ struct latency_state {
    VkCommandBuffer cmd;
    VkFence fence;
    uint32_t completed;
+   uint32_t warmup;
+   uint64_t *submit_ns; /* time inside vkQueueSubmit, per timed iteration */
 };
 
 static void submit_and_wait(void *data)
 {
    struct latency_state *st = data;
+   uint64_t start = pv_time_ns();
    pv_submit(&st->app->graphics, st->cmd, st->fence);
+   if (st->completed >= st->warmup)
+      st->submit_ns[st->completed - st->warmup] = pv_time_ns() - start;
    pv_fence_wait(st->app, st->fence);
    st->completed++;
 }
@@ -22,13 +27,17 @@ static int run_latency(const struct pv_workload_args *args)
 {
    struct pv_vkapp app;
    pv_vkapp_init(&app, &(const struct pv_vkapp_config){.name = "pv-workload latency"});
-   struct latency_state st = {.app = &app, .cmd = pv_cmd_alloc(&app, &app.graphics)};
+   struct latency_state st = {.app = &app,
+                              .cmd = pv_cmd_alloc(&app, &app.graphics),
+                              .warmup = args->warmup,
+                              .submit_ns = pv_wl_samples(args)};
    st.fence = pv_fence_create(&app);
    pv_cmd_begin(st.cmd, 0);
    pv_cmd_end(st.cmd);
 
    uint64_t *samples = pv_wl_samples(args);
-   pv_wl_measure(args, submit_and_wait, &st, samples);
+   uint64_t *starts = pv_wl_samples(args);
+   pv_wl_measure(args, submit_and_wait, &st, samples, starts);
 
    /* A wait that failed or timed out has exited 2; every submit must have completed. */
    const struct pv_result result = {
@@ -40,9 +49,13 @@ static int run_latency(const struct pv_workload_args *args)
          .valid = st.completed == args->warmup + args->iterations,
          .checksum = pv_fnv1a64(PV_FNV1A64_INIT, &st.completed, sizeof(st.completed)),
          .samples_ns = samples,
+         .start_ns = starts,
+         .submit_ns = st.submit_ns,
    };
    int status = pv_wl_report(&result);
    free(samples);
+   free(starts);
+   free(st.submit_ns);
    vkDestroyFence(app.device, st.fence, NULL);
    pv_vkapp_finish(&app);
    return status;

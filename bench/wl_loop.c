@@ -7,7 +7,7 @@ uint64_t *pv_wl_samples(const struct pv_workload_args *args)
 }
 
 void pv_wl_measure(const struct pv_workload_args *args, void (*iteration)(void *data), void *data,
-                   uint64_t *samples)
+                   uint64_t *samples, uint64_t *starts)
 {
    for (uint32_t i = 0; i < args->warmup; i++)
       iteration(data);
@@ -15,6 +15,8 @@ void pv_wl_measure(const struct pv_workload_args *args, void (*iteration)(void *
       uint64_t start = pv_time_ns();
       iteration(data);
       samples[i] = pv_time_ns() - start;
+      if (starts)
+         starts[i] = start;
    }
 }
 

@@ -89,8 +89,8 @@ static int run_transfer(const struct pv_workload_args *args)
    /* All uploads, then all downloads: each phase is timed on its own, and the device buffer
     * holds the same bytes after any upload. */
    uint64_t *up_samples = pv_wl_samples(args), *down_samples = pv_wl_samples(args);
-   pv_wl_measure(args, upload_once, &st, up_samples);
-   pv_wl_measure(args, download_once, &st, down_samples);
+   pv_wl_measure(args, upload_once, &st, up_samples, NULL);
+   pv_wl_measure(args, download_once, &st, down_samples, NULL);
 
    /* The round trip is checked as a whole: an upload error shows in what comes back down. */
    bool valid = pv_check_equal_u32("transfer bytes", st.dest, st.source, st.size / 4);

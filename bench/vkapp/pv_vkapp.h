@@ -278,6 +278,11 @@ struct pv_result {
    bool valid;
    uint64_t checksum;
    const uint64_t *samples_ns; /* iterations of them */
+   /* For `pearvisor bench --explain` (NULL when not recorded): each timed iteration's start
+    * on CLOCK_MONOTONIC, which the server's trace shares, and how long its vkQueueSubmit
+    * call took in the guest driver. */
+   const uint64_t *start_ns;
+   const uint64_t *submit_ns;
 };
 
 /* Prints one `PV_RESULT {json}` line on stdout. */

@@ -20,6 +20,12 @@ static void print_json_string(const char *s)
    putchar('"');
 }
 
+static void print_array(const uint64_t *values, uint32_t count)
+{
+   for (uint32_t i = 0; i < count; i++)
+      printf("%s%" PRIu64, i ? "," : "", values[i]);
+}
+
 void pv_result_print(const struct pv_result *r)
 {
    printf("PV_RESULT {\"workload\":");
@@ -32,8 +38,15 @@ void pv_result_print(const struct pv_result *r)
    printf(",\"bytes_per_iteration\":%" PRIu64 ",\"valid\":%s,\"checksum\":\"%016" PRIx64
           "\",\"samples_ns\":[",
           r->bytes_per_iteration, r->valid ? "true" : "false", r->checksum);
-   for (uint32_t i = 0; i < r->iterations; i++)
-      printf("%s%" PRIu64, i ? "," : "", r->samples_ns[i]);
+   print_array(r->samples_ns, r->iterations);
+   if (r->start_ns) {
+      printf("],\"start_ns\":[");
+      print_array(r->start_ns, r->iterations);
+   }
+   if (r->submit_ns) {
+      printf("],\"submit_ns\":[");
+      print_array(r->submit_ns, r->iterations);
+   }
    printf("]}\n");
    fflush(stdout);
 }
