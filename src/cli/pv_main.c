@@ -3,7 +3,7 @@
 #include <string.h>
 
 #ifdef PV_HAVE_BENCH
-#include "bench/harness/pv_bench.h"
+#include "pv_bench.h"
 #endif
 #include "cli/pv_cli.h"
 #include "util/pv_log.h"

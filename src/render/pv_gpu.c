@@ -32,8 +32,7 @@ void pv_gpu_destroy(struct pv_gpu *gpu)
    free(gpu);
 }
 
-bool pv_gpu_get_capset(struct pv_gpu *gpu, uint32_t id, uint32_t version, void *data,
-                       size_t *size)
+bool pv_gpu_get_capset(struct pv_gpu *gpu, uint32_t id, uint32_t version, void *data, size_t *size)
 {
    if (id != PV_GPU_CAPSET_VENUS || version != PV_GPU_CAPSET_VENUS_VERSION)
       return false;
@@ -103,8 +102,7 @@ bool pv_gpu_context_is_fatal(const struct pv_gpu_context *ctx)
    return atomic_load(&ctx->fatal);
 }
 
-bool pv_gpu_context_submit_fence(struct pv_gpu_context *ctx, uint32_t ring_idx,
-                                 uint64_t fence_id)
+bool pv_gpu_context_submit_fence(struct pv_gpu_context *ctx, uint32_t ring_idx, uint64_t fence_id)
 {
    return pv_render_fence_submit(ctx, ring_idx, fence_id);
 }

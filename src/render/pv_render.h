@@ -49,7 +49,7 @@ struct pv_render_object {
 struct pv_render_queue {
    VkDevice device;
    VkQueue queue;
-   uint32_t ring_idx; /* vtest timeline bound by VkDeviceQueueTimelineInfoMESA */
+   uint32_t ring_idx;    /* vtest timeline bound by VkDeviceQueueTimelineInfoMESA */
    pthread_mutex_t lock; /* VkQueue is externally synchronized; rings and fences share it */
 };
 
@@ -104,14 +104,14 @@ struct pv_render_ring {
    uint64_t extra_size;
    uint64_t idle_timeout_ns;
    uint32_t monitor_period_us;
-   uint8_t *scratch; /* unwrapped copy of a submission that wraps around the buffer */
+   uint8_t *scratch;   /* unwrapped copy of a submission that wraps around the buffer */
    uint32_t exec_base; /* ring position of the submission being executed */
    uint64_t pickup_ns; /* when the ring thread saw that submission (for tracing) */
 
    pthread_t thread;
    atomic_bool stop;
-   atomic_uint wake;            /* futex word: bumped by notify, destroy, virtqueue seqno */
-   atomic_uint head_published;  /* futex word: bumped after each head store */
+   atomic_uint wake;           /* futex word: bumped by notify, destroy, virtqueue seqno */
+   atomic_uint head_published; /* futex word: bumped after each head store */
    atomic_uint_least64_t virtqueue_seqno; /* vkSubmitVirtqueueSeqnoMESA */
    struct pv_render_ring *next;
 };
@@ -139,9 +139,9 @@ struct pv_gpu_context {
    struct pv_render_stream stream; /* the context stream (vtest SUBMIT_CMD2) */
    atomic_bool fatal;
 
-   pthread_t monitor;         /* sets ALIVE on monitored rings */
+   pthread_t monitor; /* sets ALIVE on monitored rings */
    bool monitor_running;
-   atomic_uint monitor_wake;  /* futex word to stop it */
+   atomic_uint monitor_wake; /* futex word to stop it */
 
    struct pv_render_fence_waiter *fence_waiter;
    struct pv_render_tracer *tracer; /* NULL unless PV_TRACE_DIR is set */
@@ -157,8 +157,7 @@ void pv_render_objects_finish(struct pv_gpu_context *ctx);
 struct pv_render_object *pv_render_object_get(struct pv_gpu_context *ctx, uint64_t id,
                                               VkObjectType type);
 /* The guest id bound to a host handle of this type, 0 if none (slow: a scan). */
-uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type,
-                                  uint64_t handle);
+uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type, uint64_t handle);
 struct pv_render_object *pv_render_object_bind(struct pv_gpu_context *ctx, VkObjectType type,
                                                uint64_t id, uint64_t handle, uint64_t parent,
                                                uint64_t pool);

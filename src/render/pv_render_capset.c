@@ -5,9 +5,9 @@
 
 /* Venus wire format 1, VK_EXT_command_serialization 1, VK_MESA_venus_protocol 2 (we decode
  * VkRingPriorityInfoMESA, which spec 2 enables). */
-#define PV_WIRE_FORMAT_VERSION            1
-#define PV_COMMAND_SERIALIZATION_SPEC     1
-#define PV_VENUS_PROTOCOL_SPEC            2
+#define PV_WIRE_FORMAT_VERSION        1
+#define PV_COMMAND_SERIALIZATION_SPEC 1
+#define PV_VENUS_PROTOCOL_SPEC        2
 
 struct pv_venus_capset {
    uint32_t wire_format_version;
@@ -26,14 +26,14 @@ _Static_assert(sizeof(struct pv_venus_capset) == PV_GPU_CAPSET_MAX_SIZE, "capset
 void pv_render_capset_init(uint8_t out[PV_GPU_CAPSET_MAX_SIZE])
 {
    struct pv_venus_capset caps = {
-      .wire_format_version = PV_WIRE_FORMAT_VERSION,
-      .vk_xml_version = PV_VENUS_VK_XML_VERSION,
-      .vk_ext_command_serialization_spec_version = PV_COMMAND_SERIALIZATION_SPEC,
-      .vk_mesa_venus_protocol_spec_version = PV_VENUS_PROTOCOL_SPEC,
-      .supports_blob_id_0 = 1,
-      .allow_vk_wait_syncs = 1,
-      .supports_multiple_timelines = 1,
-      .use_guest_vram = 0,
+         .wire_format_version = PV_WIRE_FORMAT_VERSION,
+         .vk_xml_version = PV_VENUS_VK_XML_VERSION,
+         .vk_ext_command_serialization_spec_version = PV_COMMAND_SERIALIZATION_SPEC,
+         .vk_mesa_venus_protocol_spec_version = PV_VENUS_PROTOCOL_SPEC,
+         .supports_blob_id_0 = 1,
+         .allow_vk_wait_syncs = 1,
+         .supports_multiple_timelines = 1,
+         .use_guest_vram = 0,
    };
    /* Bit 0 says the mask is valid; then one bit per Khronos extension number we decode. */
    caps.vk_extension_mask1[0] = 1;

@@ -32,10 +32,9 @@ static const char **host_extensions(struct pv_venus_dispatch *d, VkPhysicalDevic
                                     uint32_t *count, VkResult *result)
 {
    uint32_t offered_count = pv_render_offered_extensions(d, physical, NULL);
-   VkExtensionProperties *offered =
-      pv_cs_alloc_array(d->reader, offered_count, sizeof(*offered));
+   VkExtensionProperties *offered = pv_cs_alloc_array(d->reader, offered_count, sizeof(*offered));
    const char **names =
-      pv_cs_alloc_array(d->reader, info->enabledExtensionCount + 1, sizeof(*names));
+         pv_cs_alloc_array(d->reader, info->enabledExtensionCount + 1, sizeof(*names));
    if (!names || (offered_count && !offered))
       return NULL;
    pv_render_offered_extensions(d, physical, offered);
@@ -72,11 +71,11 @@ static struct pv_render_device *device_state(struct pv_venus_dispatch *d, VkDevi
    vk->vkGetPhysicalDeviceMemoryProperties(physical, &dev->memory_properties);
    if (host_pointer) {
       VkPhysicalDeviceExternalMemoryHostPropertiesEXT host_props = {
-         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT,
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT,
       };
       VkPhysicalDeviceProperties2 props = {
-         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
-         .pNext = &host_props,
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+            .pNext = &host_props,
       };
       vk->vkGetPhysicalDeviceProperties2(physical, &props);
       dev->host_pointer_import = vk->vkGetMemoryHostPointerPropertiesEXT != NULL;
@@ -95,9 +94,9 @@ static void create_device(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateDev
    bool host_pointer = host_has_extension(d, args->physicalDevice, host_pointer_extension);
    VkDeviceCreateInfo info = *args->pCreateInfo;
    args->ret = VK_ERROR_INITIALIZATION_FAILED;
-   info.ppEnabledExtensionNames = host_extensions(d, args->physicalDevice, args->pCreateInfo,
-                                                  host_pointer, &info.enabledExtensionCount,
-                                                  &args->ret);
+   info.ppEnabledExtensionNames =
+         host_extensions(d, args->physicalDevice, args->pCreateInfo, host_pointer,
+                         &info.enabledExtensionCount, &args->ret);
    if (!info.ppEnabledExtensionNames)
       return;
    info.enabledLayerCount = 0;
@@ -108,11 +107,10 @@ static void create_device(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateDev
       return;
    struct pv_render_device *dev = device_state(d, device, args->physicalDevice, host_pointer);
    struct pv_render_object *obj =
-      dev ? pv_render_object_bind(ctx, VK_OBJECT_TYPE_DEVICE,
-                                  (uint64_t)(uintptr_t)*args->pDevice,
-                                  (uint64_t)(uintptr_t)device,
-                                  (uint64_t)(uintptr_t)args->physicalDevice, 0)
-          : NULL;
+         dev ? pv_render_object_bind(
+                     ctx, VK_OBJECT_TYPE_DEVICE, (uint64_t)(uintptr_t)*args->pDevice,
+                     (uint64_t)(uintptr_t)device, (uint64_t)(uintptr_t)args->physicalDevice, 0)
+             : NULL;
    if (!obj) {
       free(dev);
       ctx->vk->vkDestroyDevice(device, NULL);
@@ -175,11 +173,10 @@ static void get_device_queue2(struct pv_venus_dispatch *d, struct pv_cmd_vkGetDe
       ctx->queues[ring_idx] = q;
    pthread_mutex_unlock(&ctx->lock);
    struct pv_render_object *obj =
-      q && !taken ? pv_render_object_bind(ctx, VK_OBJECT_TYPE_QUEUE,
-                                          (uint64_t)(uintptr_t)*args->pQueue,
-                                          (uint64_t)(uintptr_t)queue,
-                                          (uint64_t)(uintptr_t)args->device, 0)
-                  : NULL;
+         q && !taken ? pv_render_object_bind(
+                             ctx, VK_OBJECT_TYPE_QUEUE, (uint64_t)(uintptr_t)*args->pQueue,
+                             (uint64_t)(uintptr_t)queue, (uint64_t)(uintptr_t)args->device, 0)
+                     : NULL;
    if (!obj) {
       if (q && !taken) {
          pthread_mutex_lock(&ctx->lock);

@@ -40,8 +40,8 @@ static void create_instance(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateI
    app.pNext = NULL;
    app.apiVersion = offered_api_version();
    VkInstanceCreateInfo info = {
-      .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-      .pApplicationInfo = &app,
+         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+         .pApplicationInfo = &app,
    };
    VkInstance instance = VK_NULL_HANDLE;
    args->ret = vkCreateInstance(&info, NULL, &instance);
@@ -91,8 +91,7 @@ static void enumerate_physical_devices(struct pv_venus_dispatch *d,
    /* The i-th id names the i-th host device, and keeps naming it on later calls. */
    for (uint32_t i = 0; i < count; i++) {
       uint64_t id = (uint64_t)(uintptr_t)args->pPhysicalDevices[i];
-      struct pv_render_object *obj =
-         pv_render_object_get(ctx, id, VK_OBJECT_TYPE_PHYSICAL_DEVICE);
+      struct pv_render_object *obj = pv_render_object_get(ctx, id, VK_OBJECT_TYPE_PHYSICAL_DEVICE);
       if (obj && obj->handle == (uint64_t)(uintptr_t)host[i])
          continue;
       pv_render_bind(d, VK_OBJECT_TYPE_PHYSICAL_DEVICE, id, (uint64_t)(uintptr_t)host[i],
@@ -108,7 +107,7 @@ static void enumerate_physical_device_groups(struct pv_venus_dispatch *d,
 {
    struct pv_gpu_context *ctx = pv_render_ctx(d);
    args->ret = ctx->vk->vkEnumeratePhysicalDeviceGroups(
-      args->instance, args->pPhysicalDeviceGroupCount, args->pPhysicalDeviceGroupProperties);
+         args->instance, args->pPhysicalDeviceGroupCount, args->pPhysicalDeviceGroupProperties);
    if (args->ret < 0 || !args->pPhysicalDeviceGroupProperties)
       return;
    /* The guest sent id-0 placeholders; it gets back the ids it bound the devices to. */
@@ -117,9 +116,8 @@ static void enumerate_physical_device_groups(struct pv_venus_dispatch *d,
       for (uint32_t i = 0; i < VK_MAX_DEVICE_GROUP_SIZE; i++) {
          uint64_t handle = (uint64_t)(uintptr_t)group->physicalDevices[i];
          uint64_t id = i < group->physicalDeviceCount && handle
-                          ? pv_render_object_find_id(ctx, VK_OBJECT_TYPE_PHYSICAL_DEVICE,
-                                                     handle)
-                          : 0;
+                             ? pv_render_object_find_id(ctx, VK_OBJECT_TYPE_PHYSICAL_DEVICE, handle)
+                             : 0;
          group->physicalDevices[i] = (VkPhysicalDevice)(uintptr_t)id;
       }
    }
@@ -151,12 +149,10 @@ uint32_t pv_render_offered_extensions(struct pv_venus_dispatch *d, VkPhysicalDev
 {
    const struct pv_vk_table *vk = pv_render_vk(d);
    uint32_t host_count = 0;
-   if (vk->vkEnumerateDeviceExtensionProperties(physical, NULL, &host_count, NULL) !=
-       VK_SUCCESS)
+   if (vk->vkEnumerateDeviceExtensionProperties(physical, NULL, &host_count, NULL) != VK_SUCCESS)
       return 0;
    VkExtensionProperties *host = pv_cs_alloc_array(d->reader, host_count, sizeof(*host));
-   if (!host ||
-       vk->vkEnumerateDeviceExtensionProperties(physical, NULL, &host_count, host) < 0)
+   if (!host || vk->vkEnumerateDeviceExtensionProperties(physical, NULL, &host_count, host) < 0)
       return 0;
    uint32_t count = 0;
    for (uint32_t i = 0; i < host_count; i++) {
@@ -172,8 +168,8 @@ uint32_t pv_render_offered_extensions(struct pv_venus_dispatch *d, VkPhysicalDev
    return count;
 }
 
-static void enumerate_device_extensions(
-   struct pv_venus_dispatch *d, struct pv_cmd_vkEnumerateDeviceExtensionProperties *args)
+static void enumerate_device_extensions(struct pv_venus_dispatch *d,
+                                        struct pv_cmd_vkEnumerateDeviceExtensionProperties *args)
 {
    if (args->pLayerName) {
       args->ret = VK_ERROR_LAYER_NOT_PRESENT;

@@ -40,20 +40,20 @@ static struct pv_render_shmem *import_shmem(struct pv_venus_dispatch *d,
    if (!shmem)
       return NULL;
    VkMemoryHostPointerPropertiesEXT props = {
-      .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT,
+         .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT,
    };
    if (vk->vkGetMemoryHostPointerPropertiesEXT(
-          dev->device, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, shmem->map,
-          &props) != VK_SUCCESS ||
+             dev->device, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, shmem->map,
+             &props) != VK_SUCCESS ||
        !(props.memoryTypeBits & (1u << info->memoryTypeIndex))) {
       pv_render_shmem_unref(shmem);
       return NULL;
    }
    *import = (VkImportMemoryHostPointerInfoEXT){
-      .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
-      .pNext = strip_chain(info->pNext),
-      .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
-      .pHostPointer = shmem->map,
+         .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
+         .pNext = strip_chain(info->pNext),
+         .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+         .pHostPointer = shmem->map,
    };
    info->pNext = import;
    info->allocationSize = size;
@@ -64,17 +64,16 @@ static void allocate_memory(struct pv_venus_dispatch *d, struct pv_cmd_vkAllocat
 {
    struct pv_gpu_context *ctx = pv_render_ctx(d);
    struct pv_render_object *dev_obj =
-      pv_render_object_get(ctx, args->device_id, VK_OBJECT_TYPE_DEVICE);
+         pv_render_object_get(ctx, args->device_id, VK_OBJECT_TYPE_DEVICE);
    struct pv_render_device *dev = dev_obj ? dev_obj->data : NULL;
    VkMemoryAllocateInfo info = *args->pAllocateInfo;
-   if (!dev || !args->pMemory ||
-       info.memoryTypeIndex >= dev->memory_properties.memoryTypeCount) {
+   if (!dev || !args->pMemory || info.memoryTypeIndex >= dev->memory_properties.memoryTypeCount) {
       pv_cs_fail(d->reader, "vkAllocateMemory: bad device, id or memory type %u",
                  info.memoryTypeIndex);
       return;
    }
    VkMemoryPropertyFlags flags =
-      dev->memory_properties.memoryTypes[info.memoryTypeIndex].propertyFlags;
+         dev->memory_properties.memoryTypes[info.memoryTypeIndex].propertyFlags;
    VkImportMemoryHostPointerInfoEXT import;
    struct pv_render_shmem *shmem = NULL;
    if (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
@@ -94,10 +93,9 @@ static void allocate_memory(struct pv_venus_dispatch *d, struct pv_cmd_vkAllocat
       return;
    }
    *mem = (struct pv_render_memory){memory, info.allocationSize, shmem, false};
-   struct pv_render_object *obj =
-      pv_render_object_bind(ctx, VK_OBJECT_TYPE_DEVICE_MEMORY,
-                            (uint64_t)(uintptr_t)*args->pMemory, (uint64_t)(uintptr_t)memory,
-                            (uint64_t)(uintptr_t)args->device, 0);
+   struct pv_render_object *obj = pv_render_object_bind(
+         ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)(uintptr_t)*args->pMemory,
+         (uint64_t)(uintptr_t)memory, (uint64_t)(uintptr_t)args->device, 0);
    if (!obj) {
       ctx->vk->vkFreeMemory(args->device, memory, NULL);
       free(mem);

@@ -48,8 +48,7 @@ static void match_handle(uint64_t key, void *value, void *data)
       find->id = key;
 }
 
-uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type,
-                                  uint64_t handle)
+uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type, uint64_t handle)
 {
    struct find_id find = {type, handle, 0};
    pthread_mutex_lock(&ctx->lock);
@@ -273,8 +272,8 @@ void pv_render_objects_finish(struct pv_gpu_context *ctx)
    pv_hash_finish(&left);
 }
 
-void pv_render_bind(struct pv_venus_dispatch *d, VkObjectType type, uint64_t id,
-                    uint64_t handle, uint64_t parent, uint64_t pool)
+void pv_render_bind(struct pv_venus_dispatch *d, VkObjectType type, uint64_t id, uint64_t handle,
+                    uint64_t parent, uint64_t pool)
 {
    if (!pv_render_object_bind(pv_render_ctx(d), type, id, handle, parent, pool))
       pv_cs_fail(d->reader, "object id %llu is 0 or already in use", (unsigned long long)id);

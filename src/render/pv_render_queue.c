@@ -7,8 +7,7 @@
 #include "util/pv_log.h"
 #include "util/pv_os.h"
 
-struct pv_render_queue *pv_render_queue_create(VkDevice device, VkQueue queue,
-                                               uint32_t ring_idx)
+struct pv_render_queue *pv_render_queue_create(VkDevice device, VkQueue queue, uint32_t ring_idx)
 {
    struct pv_render_queue *q = calloc(1, sizeof(*q));
    if (!q)
@@ -34,7 +33,7 @@ static struct pv_render_queue *begin_submit(struct pv_venus_dispatch *d, uint64_
                                             struct pv_render_trace_times *times)
 {
    struct pv_render_object *obj =
-      pv_render_object_get(pv_render_ctx(d), queue_id, VK_OBJECT_TYPE_QUEUE);
+         pv_render_object_get(pv_render_ctx(d), queue_id, VK_OBJECT_TYPE_QUEUE);
    if (!obj || !obj->data) {
       pv_cs_fail(d->reader, "queue %llu has no state", (unsigned long long)queue_id);
       return NULL;
@@ -84,8 +83,8 @@ static void queue_bind_sparse(struct pv_venus_dispatch *d, struct pv_cmd_vkQueue
    struct pv_render_queue *q = begin_submit(d, args->queue_id, &times);
    if (!q)
       return;
-   args->ret = pv_render_vk(d)->vkQueueBindSparse(args->queue, args->bindInfoCount,
-                                                  args->pBindInfo, args->fence);
+   args->ret = pv_render_vk(d)->vkQueueBindSparse(args->queue, args->bindInfoCount, args->pBindInfo,
+                                                  args->fence);
    end_submit(d, q, &times);
 }
 

@@ -59,8 +59,7 @@ struct pv_render_shmem *pv_render_resource_shmem(struct pv_gpu_context *ctx, uin
 static struct pv_render_shmem *memory_shmem(struct pv_gpu_context *ctx, uint64_t blob_id,
                                             uint64_t size)
 {
-   struct pv_render_object *obj =
-      pv_render_object_get(ctx, blob_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
+   struct pv_render_object *obj = pv_render_object_get(ctx, blob_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
    if (!obj || !obj->data) {
       pv_error("%s: blob for unknown memory id %llu", ctx->name, (unsigned long long)blob_id);
       return NULL;
@@ -80,9 +79,8 @@ static struct pv_render_shmem *memory_shmem(struct pv_gpu_context *ctx, uint64_t
    return pv_render_shmem_ref(mem->shmem);
 }
 
-bool pv_gpu_context_create_blob(struct pv_gpu_context *ctx, uint32_t blob_type,
-                                uint32_t blob_flags, uint64_t size, uint64_t blob_id,
-                                uint32_t *res_id, int *fd)
+bool pv_gpu_context_create_blob(struct pv_gpu_context *ctx, uint32_t blob_type, uint32_t blob_flags,
+                                uint64_t size, uint64_t blob_id, uint32_t *res_id, int *fd)
 {
    if (blob_type != PV_GPU_BLOB_TYPE_HOST3D || size == 0 || size > (1ull << 40) ||
        (blob_flags & PV_GPU_BLOB_FLAG_CROSS_DEVICE)) {
@@ -91,7 +89,7 @@ bool pv_gpu_context_create_blob(struct pv_gpu_context *ctx, uint32_t blob_type,
       return false;
    }
    struct pv_render_shmem *shmem =
-      blob_id ? memory_shmem(ctx, blob_id, size) : pv_render_shmem_create(size);
+         blob_id ? memory_shmem(ctx, blob_id, size) : pv_render_shmem_create(size);
    if (!shmem)
       return false;
    struct pv_render_resource *res = calloc(1, sizeof(*res));

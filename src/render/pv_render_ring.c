@@ -62,8 +62,7 @@ static bool validate_layout(struct pv_cs_reader *r, const struct pv_venus_ring_l
 static void publish_head(struct pv_render_stream *stream, size_t consumed)
 {
    struct pv_render_ring *ring = stream->ring;
-   atomic_store_explicit(ring->head, ring->exec_base + (uint32_t)consumed,
-                         memory_order_release);
+   atomic_store_explicit(ring->head, ring->exec_base + (uint32_t)consumed, memory_order_release);
    atomic_fetch_add_explicit(&ring->head_published, 1, memory_order_release);
    pv_os_futex_wake((uint32_t *)&ring->head_published);
 }

@@ -121,7 +121,10 @@ void pv_render_trace_finish(struct pv_gpu_context *ctx)
       pthread_mutex_unlock(&t->lock);
       pthread_join(t->thread, NULL);
    }
-   FILE *f = fopen(t->path, "w");
+   /* Written under a temporary name and renamed, so a reader never sees half a file. */
+   char tmp[sizeof(t->path) + 4];
+   snprintf(tmp, sizeof(tmp), "%s.tmp", t->path);
+   FILE *f = fopen(tmp, "w");
    if (f)
       fprintf(f, "pickup_ns\tdecoded_ns\tsubmitted_ns\tgpu_done_ns\n");
    for (struct pv_trace_record *rec = t->done, *next; rec; rec = next) {
@@ -129,13 +132,10 @@ void pv_render_trace_finish(struct pv_gpu_context *ctx)
       if (f)
          fprintf(f, "%llu\t%llu\t%llu\t%llu\n", (unsigned long long)rec->times.pickup_ns,
                  (unsigned long long)rec->times.decoded_ns,
-                 (unsigned long long)rec->times.submitted_ns,
-                 (unsigned long long)rec->gpu_done_ns);
+                 (unsigned long long)rec->times.submitted_ns, (unsigned long long)rec->gpu_done_ns);
       free(rec);
    }
-   if (f)
-      fclose(f);
-   else
+   if (!f || fclose(f) != 0 || rename(tmp, t->path) != 0)
       pv_error("cannot write the trace %s", t->path);
    pthread_mutex_destroy(&t->lock);
    pthread_cond_destroy(&t->cond);

@@ -11,8 +11,8 @@ struct pv_gpu_context;
 struct pv_render_queue;
 
 struct pv_render_trace_times {
-   uint64_t pickup_ns;  /* the ring thread saw the submission in the ring */
-   uint64_t decoded_ns; /* the submit command was decoded, about to go to the host */
+   uint64_t pickup_ns;    /* the ring thread saw the submission in the ring */
+   uint64_t decoded_ns;   /* the submit command was decoded, about to go to the host */
    uint64_t submitted_ns; /* the host vkQueueSubmit returned */
 };
 

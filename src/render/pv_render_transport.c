@@ -46,15 +46,13 @@ static void seek_reply_stream(struct pv_venus_dispatch *d,
 }
 
 /* Runs one nested stream on the same dispatch, with its own reader. */
-static bool execute_nested(struct pv_render_stream *stream,
-                           const struct pv_venus_stream_desc *desc, char *error,
-                           size_t error_size)
+static bool execute_nested(struct pv_render_stream *stream, const struct pv_venus_stream_desc *desc,
+                           char *error, size_t error_size)
 {
    struct pv_render_shmem *shmem = pv_render_resource_shmem(stream->ctx, desc->resource_id);
    if (!shmem || !range_inside(desc->offset, desc->size, shmem->size)) {
       snprintf(error, error_size, "command stream resource %u [%llu, +%llu) is not valid",
-               desc->resource_id, (unsigned long long)desc->offset,
-               (unsigned long long)desc->size);
+               desc->resource_id, (unsigned long long)desc->offset, (unsigned long long)desc->size);
       pv_render_shmem_unref(shmem);
       return false;
    }
@@ -64,8 +62,8 @@ static bool execute_nested(struct pv_render_stream *stream,
    while (!pv_cs_at_end(r) && pv_venus_dispatch_command(&stream->dispatch))
       atomic_fetch_add_explicit(&stream->ctx->commands, 1, memory_order_relaxed);
    if (r->failed)
-      snprintf(error, error_size, "in nested stream: %s: %s",
-               pv_venus_command_name(r->command_id), r->error);
+      snprintf(error, error_size, "in nested stream: %s: %s", pv_venus_command_name(r->command_id),
+               r->error);
    pv_render_shmem_unref(shmem);
    return !r->failed;
 }
@@ -153,8 +151,7 @@ static void notify_ring(struct pv_venus_dispatch *d, struct pv_cmd_vkNotifyRingM
       pv_render_ring_notify(ring);
 }
 
-static void write_ring_extra(struct pv_venus_dispatch *d,
-                             struct pv_cmd_vkWriteRingExtraMESA *args)
+static void write_ring_extra(struct pv_venus_dispatch *d, struct pv_cmd_vkWriteRingExtraMESA *args)
 {
    struct pv_render_ring *ring = ring_or_fail(d, args->ring);
    if (!ring)

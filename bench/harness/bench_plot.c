@@ -1,0 +1,90 @@
+/* --plot: a PNG with gnuplot: efficiency per workload with 95% CI whiskers, and the latency
+ * workload's per-iteration time distributions, native and virtualized. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_internal.h"
+
+static bool write_cdf(const char *path, const uint64_t *sorted, size_t n)
+{
+   FILE *f = fopen(path, "w");
+   if (!f)
+      return false;
+   /* At most ~2000 points: the shape, not every sample. */
+   size_t step = n > 2000 ? n / 2000 : 1;
+   for (size_t i = 0; i < n; i += step)
+      fprintf(f, "%.3f %.5f\n", (double)sorted[i] / 1e3, (double)(i + 1) / (double)n);
+   return fclose(f) == 0;
+}
+
+bool pv_bench_plot(const struct pv_bench_run *run, const char *png)
+{
+   char dir[] = "/tmp/pv-plot-XXXXXX";
+   if (!mkdtemp(dir))
+      return false;
+   char eff[256], native[256], virt[256], script[256];
+   snprintf(eff, sizeof(eff), "%s/efficiency.dat", dir);
+   snprintf(native, sizeof(native), "%s/latency-native.dat", dir);
+   snprintf(virt, sizeof(virt), "%s/latency-virtual.dat", dir);
+   snprintf(script, sizeof(script), "%s/plot.gp", dir);
+   FILE *f = fopen(eff, "w");
+   const struct pv_bench_phase *latency = NULL;
+   for (size_t i = 0; f && i < run->phase_count; i++) {
+      const struct pv_bench_phase *ph = &run->phases[i];
+      if (strcmp(ph->name, "latency") == 0)
+         latency = ph;
+      if (!isnan(ph->efficiency))
+         fprintf(f, "%zu %s %.2f %.2f %.2f\n", i, ph->name, 100 * ph->efficiency,
+                 100 * ph->efficiency_low, 100 * ph->efficiency_high);
+   }
+   if (!f || fclose(f) != 0)
+      return false;
+   /* Samples were sorted by the statistics step. */
+   bool have_latency = latency && latency->sample_count[0] && latency->sample_count[1] &&
+                       write_cdf(native, latency->samples[0], latency->sample_count[0]) &&
+                       write_cdf(virt, latency->samples[1], latency->sample_count[1]);
+   f = fopen(script, "w");
+   if (!f)
+      return false;
+   fprintf(f,
+           "set terminal pngcairo size 1400,600 font ',11'\n"
+           "set output '%s'\n"
+           "set multiplot layout 1,%d title 'PearVisor vs native, %s'\n"
+           "set title 'Efficiency (virtualized / native throughput), 95%% CI'\n"
+           "set ylabel 'percent of native'\nset yrange [0:*]\nset grid ytics\n"
+           "set style fill solid 0.6\nset boxwidth 0.6\nset xtics rotate by -30\n"
+           "plot '%s' using 1:3:xtic(2) with boxes notitle, '' using 1:3:4:5 with yerrorbars "
+           "lc rgb 'black' pt 0 notitle, 100 with lines dt 2 lc rgb 'gray' title 'native'\n",
+           png, have_latency ? 2 : 1, run->date, eff);
+   if (have_latency)
+      fprintf(f,
+              "set title 'latency workload: submit + wait, CDF'\nset xlabel 'microseconds'\n"
+              "set ylabel 'fraction of iterations'\nset yrange [0:1]\nset logscale x\n"
+              "set xtics norotate\n"
+              "plot '%s' using 1:2 with lines lw 2 title 'native', '%s' using 1:2 with lines "
+              "lw 2 title 'PearVisor'\n",
+              native, virt);
+   fprintf(f, "unset multiplot\n");
+   if (fclose(f) != 0)
+      return false;
+   char cmd[512];
+   snprintf(cmd, sizeof(cmd), "gnuplot '%s'", script);
+   int status = system(cmd);
+   if (status != 0) {
+      fprintf(stderr,
+              "pearvisor bench: gnuplot failed or is missing (apt-get install "
+              "gnuplot-nox); the plot script is %s\n",
+              script);
+      return false;
+   }
+   unlink(eff);
+   unlink(native);
+   unlink(virt);
+   unlink(script);
+   rmdir(dir);
+   return true;
+}
