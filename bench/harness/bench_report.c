@@ -124,7 +124,7 @@ void pv_bench_report_table(const struct pv_bench_run *run, FILE *out)
               "%.1f)\n"
               "    host decode and dispatch             %9.1f\n"
               "    host driver submit                   %9.1f\n"
-              "    GPU execution                        %9.1f\n"
+              "    GPU execution (host fence signaled)  %9.1f\n"
               "    guest noticing completion            %9.1f\n",
               e->workload, e->matched, e->native_total / 1e3, e->total / 1e3,
               e->guest_to_pickup / 1e3, e->guest_submit / 1e3, e->decode / 1e3,
