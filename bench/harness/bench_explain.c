@@ -90,6 +90,8 @@ bool pv_bench_explain(struct pv_bench_run *run, const char *workload,
       if (next == count || records[next].pickup > end)
          continue; /* this iteration's submit was not traced (should not happen) */
       const struct trace_record *r = &records[next++];
+      if (!r->gpu_done)
+         continue; /* completion not observed before the fence was reused */
       seg[0][matched] = (double)(end - start);
       seg[1][matched] = virt->submit_ns ? (double)virt->submit_ns[i] : 0;
       seg[2][matched] = (double)r->pickup - (double)start;

@@ -1,5 +1,7 @@
 /* --plot: a PNG with gnuplot: efficiency per workload with 95% CI whiskers, and the latency
- * workload's per-iteration time distributions, native and virtualized. */
+ * workload's per-iteration time distributions, native and virtualized. The gnuplot script
+ * and its data stay beside the PNG (FILE.png.gp, ...), so the plot can be redrawn or
+ * restyled, or drawn elsewhere when this machine has no gnuplot. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,17 +23,22 @@ static bool write_cdf(const char *path, const uint64_t *sorted, size_t n)
    return fclose(f) == 0;
 }
 
+static FILE *open_beside(const char *png, const char *suffix, char *path, size_t size)
+{
+   snprintf(path, size, "%s%s", png, suffix);
+   return fopen(path, "w");
+}
+
+static const char *base_name(const char *path)
+{
+   const char *slash = strrchr(path, '/');
+   return slash ? slash + 1 : path;
+}
+
 bool pv_bench_plot(const struct pv_bench_run *run, const char *png)
 {
-   char dir[] = "/tmp/pv-plot-XXXXXX";
-   if (!mkdtemp(dir))
-      return false;
-   char eff[256], native[256], virt[256], script[256];
-   snprintf(eff, sizeof(eff), "%s/efficiency.dat", dir);
-   snprintf(native, sizeof(native), "%s/latency-native.dat", dir);
-   snprintf(virt, sizeof(virt), "%s/latency-virtual.dat", dir);
-   snprintf(script, sizeof(script), "%s/plot.gp", dir);
-   FILE *f = fopen(eff, "w");
+   char eff[1024], native[1024], virt[1024], script[1024];
+   FILE *f = open_beside(png, ".efficiency.dat", eff, sizeof(eff));
    const struct pv_bench_phase *latency = NULL;
    for (size_t i = 0; f && i < run->phase_count; i++) {
       const struct pv_bench_phase *ph = &run->phases[i];
@@ -43,23 +50,26 @@ bool pv_bench_plot(const struct pv_bench_run *run, const char *png)
    }
    if (!f || fclose(f) != 0)
       return false;
+   snprintf(native, sizeof(native), "%s.latency-native.dat", png);
+   snprintf(virt, sizeof(virt), "%s.latency-virtual.dat", png);
    /* Samples were sorted by the statistics step. */
    bool have_latency = latency && latency->sample_count[0] && latency->sample_count[1] &&
                        write_cdf(native, latency->samples[0], latency->sample_count[0]) &&
                        write_cdf(virt, latency->samples[1], latency->sample_count[1]);
-   f = fopen(script, "w");
+   f = open_beside(png, ".gp", script, sizeof(script));
    if (!f)
       return false;
+   /* Names relative to the PNG's folder: gnuplot runs there. */
    fprintf(f,
            "set terminal pngcairo size 1400,600 font ',11'\n"
            "set output '%s'\n"
            "set multiplot layout 1,%d title 'PearVisor vs native, %s'\n"
            "set title 'Efficiency (virtualized / native throughput), 95%% CI'\n"
-           "set ylabel 'percent of native'\nset yrange [0:*]\nset grid ytics\n"
+           "set ylabel 'percent of native'\nset yrange [0:120]\nset grid ytics\n"
            "set style fill solid 0.6\nset boxwidth 0.6\nset xtics rotate by -30\n"
            "plot '%s' using 1:3:xtic(2) with boxes notitle, '' using 1:3:4:5 with yerrorbars "
            "lc rgb 'black' pt 0 notitle, 100 with lines dt 2 lc rgb 'gray' title 'native'\n",
-           png, have_latency ? 2 : 1, run->date, eff);
+           base_name(png), have_latency ? 2 : 1, run->date, base_name(eff));
    if (have_latency)
       fprintf(f,
               "set title 'latency workload: submit + wait, CDF'\nset xlabel 'microseconds'\n"
@@ -67,24 +77,23 @@ bool pv_bench_plot(const struct pv_bench_run *run, const char *png)
               "set xtics norotate\n"
               "plot '%s' using 1:2 with lines lw 2 title 'native', '%s' using 1:2 with lines "
               "lw 2 title 'PearVisor'\n",
-              native, virt);
+              base_name(native), base_name(virt));
    fprintf(f, "unset multiplot\n");
    if (fclose(f) != 0)
       return false;
-   char cmd[512];
-   snprintf(cmd, sizeof(cmd), "gnuplot '%s'", script);
-   int status = system(cmd);
-   if (status != 0) {
+   char dir[1024];
+   snprintf(dir, sizeof(dir), "%s", png);
+   char *slash = strrchr(dir, '/');
+   if (slash)
+      *slash = 0;
+   char cmd[3072];
+   snprintf(cmd, sizeof(cmd), "cd '%s' && gnuplot '%s'", slash ? dir : ".", base_name(script));
+   if (system(cmd) != 0) {
       fprintf(stderr,
               "pearvisor bench: gnuplot failed or is missing (apt-get install "
-              "gnuplot-nox); the plot script is %s\n",
-              script);
+              "gnuplot-nox); draw the plot elsewhere with: gnuplot %s\n",
+              base_name(script));
       return false;
    }
-   unlink(eff);
-   unlink(native);
-   unlink(virt);
-   unlink(script);
-   rmdir(dir);
    return true;
 }

@@ -46,12 +46,12 @@ static struct pv_render_queue *begin_submit(struct pv_venus_dispatch *d, uint64_
    return q;
 }
 
-static void end_submit(struct pv_venus_dispatch *d, struct pv_render_queue *q,
+static void end_submit(struct pv_venus_dispatch *d, struct pv_render_queue *q, VkFence fence,
                        struct pv_render_trace_times *times)
 {
    times->submitted_ns = pv_os_now_ns();
-   pv_render_trace_submit(pv_render_ctx(d), q, times);
    pthread_mutex_unlock(&q->lock);
+   pv_render_trace_submit(pv_render_ctx(d), q, fence, times);
 }
 
 /* The host call happens as soon as the submit is decoded; the ring never waits for the GPU. */
@@ -63,7 +63,7 @@ static void queue_submit(struct pv_venus_dispatch *d, struct pv_cmd_vkQueueSubmi
       return;
    args->ret = pv_render_vk(d)->vkQueueSubmit(args->queue, args->submitCount, args->pSubmits,
                                               args->fence);
-   end_submit(d, q, &times);
+   end_submit(d, q, args->fence, &times);
 }
 
 static void queue_submit2(struct pv_venus_dispatch *d, struct pv_cmd_vkQueueSubmit2 *args)
@@ -74,7 +74,7 @@ static void queue_submit2(struct pv_venus_dispatch *d, struct pv_cmd_vkQueueSubm
       return;
    args->ret = pv_render_vk(d)->vkQueueSubmit2(args->queue, args->submitCount, args->pSubmits,
                                                args->fence);
-   end_submit(d, q, &times);
+   end_submit(d, q, args->fence, &times);
 }
 
 static void queue_bind_sparse(struct pv_venus_dispatch *d, struct pv_cmd_vkQueueBindSparse *args)
@@ -85,7 +85,7 @@ static void queue_bind_sparse(struct pv_venus_dispatch *d, struct pv_cmd_vkQueue
       return;
    args->ret = pv_render_vk(d)->vkQueueBindSparse(args->queue, args->bindInfoCount, args->pBindInfo,
                                                   args->fence);
-   end_submit(d, q, &times);
+   end_submit(d, q, args->fence, &times);
 }
 
 /* How long a fence wait polls the fence's status before blocking in the host driver. The
@@ -128,8 +128,8 @@ static void wait_for_fences(struct pv_venus_dispatch *d, struct pv_cmd_vkWaitFor
          pv_os_cpu_relax();
       } while (pv_os_now_ns() < deadline);
    }
-   args->ret = vk->vkWaitForFences(args->device, args->fenceCount, args->pFences,
-                                   args->waitAll, args->timeout);
+   args->ret = vk->vkWaitForFences(args->device, args->fenceCount, args->pFences, args->waitAll,
+                                   args->timeout);
 }
 
 void pv_render_queue_init_dispatch(struct pv_venus_handlers *h)

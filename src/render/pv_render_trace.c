@@ -1,5 +1,5 @@
 /* Submit tracing for `pearvisor bench --explain` (see pv_render_trace.h). Costs nothing
- * unless PV_TRACE_DIR is set; when set, each traced submit adds one empty host submit. */
+ * unless PV_TRACE_DIR is set; when set, a thread polls the fence of each traced submit. */
 #include "render/pv_render_trace.h"
 
 #include <stdio.h>
@@ -29,7 +29,9 @@ struct pv_render_tracer {
    bool stop;
 };
 
-/* Completion is timed on a thread of its own so the ring never waits for the GPU. */
+/* Completion is timed on a thread of its own so the ring never waits for the GPU. The
+ * guest resets and reuses its fence once it has seen the work finish, so polling stops,
+ * with the completion unknown (0), as soon as a newer submission is traced. */
 static void *watch(void *arg)
 {
    struct pv_render_tracer *t = arg;
@@ -40,18 +42,19 @@ static void *watch(void *arg)
       struct pv_trace_record *rec = t->pending;
       if (!rec)
          break;
+      while (rec->fence && !rec->next && !t->stop) {
+         pthread_mutex_unlock(&t->lock);
+         VkResult status = t->vk->vkGetFenceStatus(rec->device, rec->fence);
+         pthread_mutex_lock(&t->lock);
+         if (status != VK_NOT_READY) {
+            rec->gpu_done_ns = status == VK_SUCCESS ? pv_os_now_ns() : 0;
+            break;
+         }
+      }
       t->pending = rec->next;
       if (!t->pending)
          t->pending_tail = &t->pending;
-      pthread_mutex_unlock(&t->lock);
-      /* Polled, not waited: a blocking wait wakes on the completion interrupt, long after
-       * the GPU finished (hundreds of microseconds on NVIDIA), which is not GPU time. */
-      while (t->vk->vkGetFenceStatus(rec->device, rec->fence) == VK_NOT_READY)
-         pv_os_cpu_relax();
-      rec->gpu_done_ns = pv_os_now_ns();
-      t->vk->vkDestroyFence(rec->device, rec->fence, NULL);
       rec->next = NULL;
-      pthread_mutex_lock(&t->lock);
       *t->done_tail = rec;
       t->done_tail = &rec->next;
    }
@@ -78,7 +81,7 @@ void pv_render_trace_init(struct pv_gpu_context *ctx)
 }
 
 void pv_render_trace_submit(struct pv_gpu_context *ctx, struct pv_render_queue *queue,
-                            const struct pv_render_trace_times *times)
+                            VkFence fence, const struct pv_render_trace_times *times)
 {
    struct pv_render_tracer *t = ctx->tracer;
    if (!t)
@@ -91,19 +94,11 @@ void pv_render_trace_submit(struct pv_gpu_context *ctx, struct pv_render_queue *
       }
    }
    struct pv_trace_record *rec = calloc(1, sizeof(*rec));
-   VkFenceCreateInfo info = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-   if (!rec || ctx->vk->vkCreateFence(queue->device, &info, NULL, &rec->fence) != VK_SUCCESS) {
-      free(rec);
+   if (!rec)
       return;
-   }
-   /* Signals once everything submitted before it on this queue has finished. */
-   if (ctx->vk->vkQueueSubmit(queue->queue, 0, NULL, rec->fence) != VK_SUCCESS) {
-      ctx->vk->vkDestroyFence(queue->device, rec->fence, NULL);
-      free(rec);
-      return;
-   }
    rec->times = *times;
    rec->device = queue->device;
+   rec->fence = fence;
    pthread_mutex_lock(&t->lock);
    *t->pending_tail = rec;
    t->pending_tail = &rec->next;

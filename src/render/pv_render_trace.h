@@ -20,9 +20,10 @@ struct pv_render_trace_times {
  * PV_TRACE_DIR/trace-<pid>-<n>.tsv when it is released. */
 void pv_render_trace_init(struct pv_gpu_context *ctx);
 void pv_render_trace_finish(struct pv_gpu_context *ctx);
-/* Records one submission; called with the queue's lock held, right after the host submit.
- * Adds an empty submission with a fence of ours to time the GPU's completion. */
+/* Records one submission; called right after the host submit. When the submission has a
+ * fence, a tracer thread polls it to time the GPU's completion (adding a submission of our
+ * own would itself cost hundreds of microseconds on NVIDIA and distort what is measured). */
 void pv_render_trace_submit(struct pv_gpu_context *ctx, struct pv_render_queue *queue,
-                            const struct pv_render_trace_times *times);
+                            VkFence fence, const struct pv_render_trace_times *times);
 
 #endif
