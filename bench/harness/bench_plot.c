@@ -61,7 +61,7 @@ bool pv_bench_plot(const struct pv_bench_run *run, const char *png)
       return false;
    /* Names relative to the PNG's folder: gnuplot runs there. */
    fprintf(f,
-           "set terminal pngcairo size 1400,600 font ',11'\n"
+           "set terminal pngcairo size 1400,600 font ',11' noenhanced\n"
            "set output '%s'\n"
            "set multiplot layout 1,%d title 'PearVisor vs native, %s'\n"
            "set title 'Efficiency (virtualized / native throughput), 95%% CI'\n"

@@ -88,53 +88,8 @@ static void queue_bind_sparse(struct pv_venus_dispatch *d, struct pv_cmd_vkQueue
    end_submit(d, q, args->fence, &times);
 }
 
-/* How long a fence wait polls the fence's status before blocking in the host driver. The
- * guest sends vkWaitForFences(UINT64_MAX) without a reply once it has seen the GPU finish
- * (its fence feedback, venus.md §11), so the host fence is about to signal; but a blocking
- * wait on NVIDIA wakes only on the completion interrupt, hundreds of microseconds later,
- * and stalls every command queued behind it on the ring (measured with bench --explain).
- * Polling reads the fence's payload directly. 200 us covers that catch-up with room to
- * spare and bounds the CPU spent on a wait that really is long. PV_PERF=no_fence_spin
- * turns it off. */
-#define PV_FENCE_SPIN_NS 200000ull
-
-static bool fences_signaled(const struct pv_vk_table *vk, const struct pv_cmd_vkWaitForFences *a,
-                            VkResult *error)
-{
-   uint32_t signaled = 0;
-   for (uint32_t i = 0; i < a->fenceCount; i++) {
-      VkResult r = vk->vkGetFenceStatus(a->device, a->pFences[i]);
-      if (r < 0) {
-         *error = r;
-         return true;
-      }
-      signaled += r == VK_SUCCESS;
-   }
-   return a->waitAll ? signaled == a->fenceCount : signaled > 0;
-}
-
-static void wait_for_fences(struct pv_venus_dispatch *d, struct pv_cmd_vkWaitForFences *args)
-{
-   const struct pv_vk_table *vk = pv_render_vk(d);
-   if (!pv_perf_disabled(PV_PERF_NO_FENCE_SPIN) && args->pFences &&
-       args->timeout > PV_FENCE_SPIN_NS) {
-      uint64_t deadline = pv_os_now_ns() + PV_FENCE_SPIN_NS;
-      VkResult error = VK_SUCCESS;
-      do {
-         if (fences_signaled(vk, args, &error)) {
-            args->ret = error;
-            return;
-         }
-         pv_os_cpu_relax();
-      } while (pv_os_now_ns() < deadline);
-   }
-   args->ret = vk->vkWaitForFences(args->device, args->fenceCount, args->pFences, args->waitAll,
-                                   args->timeout);
-}
-
 void pv_render_queue_init_dispatch(struct pv_venus_handlers *h)
 {
-   h->vkWaitForFences = wait_for_fences;
    h->vkQueueSubmit = queue_submit;
    h->vkQueueSubmit2 = queue_submit2;
    h->vkQueueBindSparse = queue_bind_sparse;

@@ -41,10 +41,9 @@ static void read_env(void)
 {
    static const struct pv_flag_name debug_names[] = {
          {"protocol", PV_DEBUG_PROTOCOL}, {"vtest", PV_DEBUG_VTEST}, {"ring", PV_DEBUG_RING}};
-   static const struct pv_flag_name perf_names[] = {{"no_spin", PV_PERF_NO_SPIN},
-                                                    {"no_fence_spin", PV_PERF_NO_FENCE_SPIN}};
+   static const struct pv_flag_name perf_names[] = {{"no_spin", PV_PERF_NO_SPIN}};
    debug_flags = parse_list(getenv("PV_DEBUG"), debug_names, 3);
-   perf_flags = parse_list(getenv("PV_PERF"), perf_names, 2);
+   perf_flags = parse_list(getenv("PV_PERF"), perf_names, 1);
    const char *level = getenv("PV_LOG");
    static const char *const levels[] = {"error", "warn", "info", "debug"};
    for (int i = 0; level && i < 4; i++) {

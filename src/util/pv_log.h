@@ -8,8 +8,7 @@ enum pv_log_level { PV_LOG_ERROR, PV_LOG_WARN, PV_LOG_INFO, PV_LOG_DEBUG };
 
 /* PV_DEBUG is a comma list: "all", "protocol" (every command), "vtest" (every message),
  * "ring" (ring state changes). PV_PERF is a comma list of fast paths to turn off: "no_spin"
- * (ring threads block as soon as a ring is empty), "no_fence_spin" (vkWaitForFences blocks in
- * the host driver at once). */
+ * (ring threads block as soon as a ring is empty). */
 enum pv_debug_flag {
    PV_DEBUG_PROTOCOL = 1u << 0,
    PV_DEBUG_VTEST = 1u << 1,
@@ -17,7 +16,6 @@ enum pv_debug_flag {
 };
 enum pv_perf_flag {
    PV_PERF_NO_SPIN = 1u << 0,
-   PV_PERF_NO_FENCE_SPIN = 1u << 1,
 };
 
 void pv_log_init(const char *tag);
