@@ -180,7 +180,9 @@ class Codec:
             w.end()
             return
         if k == 'pointer':
-            required = top and not out and 'true' not in it.m.optional and \
+            # vk.xml's optional="a,b": a is about the pointer itself. Outputs count too:
+            # a NULL where the host driver writes would crash it.
+            required = top and it.m.optional.split(',')[0] != 'true' and \
                 not it.m.noautovalidity
             w('if (pv_cs_read_pointer(r)) {')
             w.depth += 1
@@ -250,35 +252,40 @@ class Codec:
         w('static void *pv_decode_%s_pnext%s(struct pv_cs_reader *r)' % (name, sfx))
         w('{')
         w.depth += 1
-        w('if (!pv_cs_read_pointer(r))')
+        w('if (!pv_cs_read_pointer(r) || !pv_cs_enter(r))')
         w('   return NULL;')
+        w('void *result = NULL;')
         w('const VkStructureType stype = (VkStructureType)pv_cs_read_u32(r);')
         w('switch ((int)stype) {')
         for e in exts:
             w('case %s: {' % e.stype)
             w.depth += 1
             w('%s *v = pv_cs_alloc_array(r, 1, sizeof(*v));' % e.name)
-            w('if (!v)')
-            w('   return NULL;')
-            w('v->sType = stype;')
-            w('v->pNext = pv_decode_%s_pnext%s(r);' % (name, sfx))
-            w('pv_decode_%s_self%s(r, v);' % (e.name, sfx))
-            w('return v;')
+            w('if (v) {')
+            w('   v->sType = stype;')
+            w('   v->pNext = pv_decode_%s_pnext%s(r);' % (name, sfx))
+            w('   pv_decode_%s_self%s(r, v);' % (e.name, sfx))
+            w('}')
+            w('result = v;')
+            w('break;')
             w.end()
         if name == 'VkDeviceQueueInfo2' and not partial:
             w('case PV_STYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA: {')
             w('   struct pv_venus_queue_timeline_info *v = pv_cs_alloc_array(r, 1, sizeof(*v));')
-            w('   if (!v)')
-            w('      return NULL;')
-            w('   v->sType = stype;')
-            w('   v->pNext = pv_decode_VkDeviceQueueInfo2_pnext(r);')
-            w('   v->ring_idx = pv_cs_read_u32(r);')
-            w('   return v;')
+            w('   if (v) {')
+            w('      v->sType = stype;')
+            w('      v->pNext = pv_decode_VkDeviceQueueInfo2_pnext(r);')
+            w('      v->ring_idx = pv_cs_read_u32(r);')
+            w('   }')
+            w('   result = v;')
+            w('   break;')
             w('}')
         w('default:')
         w('   pv_cs_fail(r, "sType %%d cannot extend %s", (int)stype);' % name)
-        w('   return NULL;')
+        w('   break;')
         w('}')
+        w('pv_cs_leave(r);')
+        w('return result;')
         w.end()
         w()
 

@@ -18,7 +18,8 @@ count() { # count <meson build dir>: adds that dir's test results to the totals
 
 run_suite() { # run_suite <dir> <setup args...>
    local dir=$1; shift
-   [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null || { failed=$((failed + 1)); return; }
+   [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || {
+      cat "$dir.setup.log"; failed=$((failed + 1)); return; }
    if ! ninja -C "$dir"; then failed=$((failed + 1)); return; fi
    rm -f "$dir/meson-logs/testlog.json"
    meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3

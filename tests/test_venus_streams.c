@@ -81,8 +81,8 @@ static void load_run(const char *name, struct run *run)
       char stream[32], cmd_name[128];
       unsigned long long ring;
       unsigned seq;
-      if (sscanf(line, "%u %31s %u %127s %zu %zu %u %llu", &seq, stream, &rec.command_id,
-                 cmd_name, &rec.offset, &rec.length, &rec.reply, &ring) != 8)
+      if (sscanf(line, "%u %31s %u %127s %zu %zu %u %llu", &seq, stream, &rec.command_id, cmd_name,
+                 &rec.offset, &rec.length, &rec.reply, &ring) != 8)
          fail_msg("bad index line in %s: %s", name, line);
       if (run->count == capacity) {
          capacity = capacity ? capacity * 2 : 256;
@@ -108,10 +108,10 @@ static size_t decode_one(const uint8_t *data, size_t size, char *error, size_t e
    struct pv_cs_reader reader;
    pv_cs_reader_init(&reader, data, size, &arena, NULL);
    struct pv_venus_dispatch d = {
-      .reader = &reader,
-      .handlers = &decode_only,
-      .reply_begin = reply_begin,
-      .reply_end = reply_end,
+         .reader = &reader,
+         .handlers = &decode_only,
+         .reply_begin = reply_begin,
+         .reply_end = reply_end,
    };
    bool ok = pv_venus_dispatch_command(&d);
    size_t consumed = ok ? pv_cs_offset(&reader) : 0;
@@ -260,17 +260,17 @@ static void test_unknown_stype_in_chain(void **state)
 int main(void)
 {
    const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_vulkaninfo_summary),
-      cmocka_unit_test(test_vulkaninfo_full),
-      cmocka_unit_test(test_vulkaninfo_formats),
-      cmocka_unit_test(test_compute),
-      cmocka_unit_test(test_compute_bigshader),
-      cmocka_unit_test(test_render_clear),
-      cmocka_unit_test(test_glxinfo_zink),
-      cmocka_unit_test(test_glmark2_zink),
-      cmocka_unit_test(test_truncation_of_real_commands),
-      cmocka_unit_test(test_unknown_command),
-      cmocka_unit_test(test_unknown_stype_in_chain),
+         cmocka_unit_test(test_vulkaninfo_summary),
+         cmocka_unit_test(test_vulkaninfo_full),
+         cmocka_unit_test(test_vulkaninfo_formats),
+         cmocka_unit_test(test_compute),
+         cmocka_unit_test(test_compute_bigshader),
+         cmocka_unit_test(test_render_clear),
+         cmocka_unit_test(test_glxinfo_zink),
+         cmocka_unit_test(test_glmark2_zink),
+         cmocka_unit_test(test_truncation_of_real_commands),
+         cmocka_unit_test(test_unknown_command),
+         cmocka_unit_test(test_unknown_stype_in_chain),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

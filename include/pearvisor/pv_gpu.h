@@ -57,8 +57,7 @@ void pv_gpu_destroy(struct pv_gpu *gpu);
 
 /* Copies capset (id, version) into data (at most *size bytes) and sets *size to its length.
  * False for a capset this renderer does not serve. */
-bool pv_gpu_get_capset(struct pv_gpu *gpu, uint32_t id, uint32_t version, void *data,
-                       size_t *size);
+bool pv_gpu_get_capset(struct pv_gpu *gpu, uint32_t id, uint32_t version, void *data, size_t *size);
 
 /* NULL when capset_id is not one this renderer serves. */
 struct pv_gpu_context *pv_gpu_context_create(struct pv_gpu *gpu, uint32_t capset_id,
@@ -79,16 +78,14 @@ bool pv_gpu_context_is_fatal(const struct pv_gpu_context *ctx);
 
 /* Creates a blob resource and returns a new fd for it in *fd (the caller owns it) and its
  * resource id (non-zero, unique among the context's live resources) in *res_id. */
-bool pv_gpu_context_create_blob(struct pv_gpu_context *ctx, uint32_t blob_type,
-                                uint32_t blob_flags, uint64_t size, uint64_t blob_id,
-                                uint32_t *res_id, int *fd);
+bool pv_gpu_context_create_blob(struct pv_gpu_context *ctx, uint32_t blob_type, uint32_t blob_flags,
+                                uint64_t size, uint64_t blob_id, uint32_t *res_id, int *fd);
 /* Unknown ids are ignored. */
 void pv_gpu_context_unref_resource(struct pv_gpu_context *ctx, uint32_t res_id);
 
 /* Asks for fence_retired(ring_idx, fence_id) once the timeline's work so far is done.
  * False for an invalid ring_idx. */
-bool pv_gpu_context_submit_fence(struct pv_gpu_context *ctx, uint32_t ring_idx,
-                                 uint64_t fence_id);
+bool pv_gpu_context_submit_fence(struct pv_gpu_context *ctx, uint32_t ring_idx, uint64_t fence_id);
 
 void pv_gpu_context_get_stats(struct pv_gpu_context *ctx, struct pv_gpu_context_stats *stats);
 

@@ -8,14 +8,14 @@
 #include "render/pv_render.h"
 
 static const char usage[] =
-   "usage: pearvisor info [--icd HOST_ICD_JSON] [--protocol [--verbose]]\n"
-   "\n"
-   "Without options: the host Vulkan devices a guest would see and, for each, how guest-\n"
-   "mappable memory is provided.\n"
-   "  --icd JSON   host Vulkan driver manifest (default: the loader's choice)\n"
-   "  --protocol   Venus protocol coverage: commands in the id table, decodable, forwarded\n"
-   "               to the host as generated, hand-written, not supported (with reasons)\n"
-   "  --verbose    with --protocol, list every command\n";
+      "usage: pearvisor info [--icd HOST_ICD_JSON] [--protocol [--verbose]]\n"
+      "\n"
+      "Without options: the host Vulkan devices a guest would see and, for each, how guest-\n"
+      "mappable memory is provided.\n"
+      "  --icd JSON   host Vulkan driver manifest (default: the loader's choice)\n"
+      "  --protocol   Venus protocol coverage: commands in the id table, decodable, forwarded\n"
+      "               to the host as generated, hand-written, not supported (with reasons)\n"
+      "  --verbose    with --protocol, list every command\n";
 
 typedef void (*pv_slot_fn)(void);
 
@@ -98,8 +98,9 @@ static int print_devices(void)
    VkInstance instance;
    VkResult result = vkCreateInstance(&info, NULL, &instance);
    if (result != VK_SUCCESS) {
-      fprintf(stderr, "pearvisor info: the host has no usable Vulkan driver (vkCreateInstance "
-                      "returned %d)\n",
+      fprintf(stderr,
+              "pearvisor info: the host has no usable Vulkan driver (vkCreateInstance "
+              "returned %d)\n",
               result);
       return 1;
    }
@@ -110,9 +111,8 @@ static int print_devices(void)
    printf("Host Vulkan devices offered to guests: %u\n", count);
    for (uint32_t i = 0; i < count; i++) {
       VkPhysicalDeviceExternalMemoryHostPropertiesEXT host = {
-         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
-      VkPhysicalDeviceProperties2 props = {.sType =
-                                              VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+      VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
       bool host_pointer = has_extension(devices[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
       if (host_pointer)
          props.pNext = &host;
@@ -137,11 +137,11 @@ static int print_devices(void)
 int pv_cli_info(int argc, char **argv)
 {
    static const struct option options[] = {
-      {"icd", required_argument, NULL, 'i'},
-      {"protocol", no_argument, NULL, 'p'},
-      {"verbose", no_argument, NULL, 'v'},
-      {"help", no_argument, NULL, 'h'},
-      {0},
+         {"icd", required_argument, NULL, 'i'},
+         {"protocol", no_argument, NULL, 'p'},
+         {"verbose", no_argument, NULL, 'v'},
+         {"help", no_argument, NULL, 'h'},
+         {0},
    };
    bool protocol = false, verbose = false;
    int c;

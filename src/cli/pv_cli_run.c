@@ -9,22 +9,22 @@
 #include "util/pv_launch.h"
 
 static const char usage[] =
-   "usage: pearvisor run [--icd HOST_ICD_JSON] [--venus-icd VENUS_ICD_JSON] -- CMD [ARGS...]\n"
-   "\n"
-   "Starts a private server on a private socket, runs CMD with the environment that points\n"
-   "Mesa venus at it (VN_DEBUG=vtest, VTEST_SOCKET_NAME, VK_DRIVER_FILES), stops the server\n"
-   "and exits with CMD's exit status.\n"
-   "\n"
-   "  --icd JSON        host Vulkan driver manifest for the server (default: loader's choice)\n"
-   "  --venus-icd JSON  the guest driver manifest (default " PV_DEFAULT_VENUS_ICD ")\n";
+      "usage: pearvisor run [--icd HOST_ICD_JSON] [--venus-icd VENUS_ICD_JSON] -- CMD [ARGS...]\n"
+      "\n"
+      "Starts a private server on a private socket, runs CMD with the environment that points\n"
+      "Mesa venus at it (VN_DEBUG=vtest, VTEST_SOCKET_NAME, VK_DRIVER_FILES), stops the server\n"
+      "and exits with CMD's exit status.\n"
+      "\n"
+      "  --icd JSON        host Vulkan driver manifest for the server (default: loader's choice)\n"
+      "  --venus-icd JSON  the guest driver manifest (default " PV_DEFAULT_VENUS_ICD ")\n";
 
 int pv_cli_run(int argc, char **argv)
 {
    static const struct option options[] = {
-      {"icd", required_argument, NULL, 'i'},
-      {"venus-icd", required_argument, NULL, 'v'},
-      {"help", no_argument, NULL, 'h'},
-      {0},
+         {"icd", required_argument, NULL, 'i'},
+         {"venus-icd", required_argument, NULL, 'v'},
+         {"help", no_argument, NULL, 'h'},
+         {0},
    };
    const char *host_icd = NULL, *venus_icd = PV_DEFAULT_VENUS_ICD;
    int c;

@@ -7,23 +7,23 @@
 #include "vtest/pv_vtest.h"
 
 static const char usage[] =
-   "usage: pearvisor serve [--socket PATH] [--icd HOST_ICD_JSON] [--no-fork] [--stats]\n"
-   "\n"
-   "Listens for guests (Mesa venus with VN_DEBUG=vtest) on a UNIX socket and replays their\n"
-   "Vulkan on the host driver. Runs until SIGINT or SIGTERM.\n"
-   "\n"
-   "  --socket PATH   socket path (default /tmp/.virgl_test, Mesa's default)\n"
-   "  --icd JSON      host Vulkan driver manifest (default: the loader's choice)\n"
-   "  --no-fork       serve clients in this process (debugging) instead of one worker\n"
-   "                  process per client\n"
-   "  --stats         log each context's objects and memory when its client leaves\n";
+      "usage: pearvisor serve [--socket PATH] [--icd HOST_ICD_JSON] [--no-fork] [--stats]\n"
+      "\n"
+      "Listens for guests (Mesa venus with VN_DEBUG=vtest) on a UNIX socket and replays their\n"
+      "Vulkan on the host driver. Runs until SIGINT or SIGTERM.\n"
+      "\n"
+      "  --socket PATH   socket path (default /tmp/.virgl_test, Mesa's default)\n"
+      "  --icd JSON      host Vulkan driver manifest (default: the loader's choice)\n"
+      "  --no-fork       serve clients in this process (debugging) instead of one worker\n"
+      "                  process per client\n"
+      "  --stats         log each context's objects and memory when its client leaves\n";
 
 int pv_cli_serve(int argc, char **argv)
 {
    static const struct option options[] = {
-      {"socket", required_argument, NULL, 's'}, {"icd", required_argument, NULL, 'i'},
-      {"no-fork", no_argument, NULL, 'n'},      {"stats", no_argument, NULL, 't'},
-      {"help", no_argument, NULL, 'h'},         {0},
+         {"socket", required_argument, NULL, 's'}, {"icd", required_argument, NULL, 'i'},
+         {"no-fork", no_argument, NULL, 'n'},      {"stats", no_argument, NULL, 't'},
+         {"help", no_argument, NULL, 'h'},         {0},
    };
    struct pv_vtest_options opts = {.socket_path = "/tmp/.virgl_test"};
    int c;

@@ -9,19 +9,19 @@
 #include "util/pv_log.h"
 
 static const char usage[] =
-   "usage: pearvisor COMMAND [OPTIONS]\n"
-   "\n"
-   "Serve the host GPU to guests running Mesa's venus Vulkan driver.\n"
-   "\n"
-   "commands:\n"
-   "  serve   listen for vtest clients (guests) on a UNIX socket\n"
-   "  run     run one program as a guest through a private server: run -- CMD ARGS...\n"
-   "  info    the host devices, the memory path chosen for each, the protocol coverage\n"
-   "  bench   native-versus-virtualized benchmarks\n"
-   "\n"
-   "`pearvisor COMMAND --help` describes each command's options.\n"
-   "Environment: PV_LOG=error|warn|info|debug, PV_DEBUG=protocol,vtest,ring,\n"
-   "PV_PERF=no_spin (turn a fast path off to measure it).\n";
+      "usage: pearvisor COMMAND [OPTIONS]\n"
+      "\n"
+      "Serve the host GPU to guests running Mesa's venus Vulkan driver.\n"
+      "\n"
+      "commands:\n"
+      "  serve   listen for vtest clients (guests) on a UNIX socket\n"
+      "  run     run one program as a guest through a private server: run -- CMD ARGS...\n"
+      "  info    the host devices, the memory path chosen for each, the protocol coverage\n"
+      "  bench   native-versus-virtualized benchmarks\n"
+      "\n"
+      "`pearvisor COMMAND --help` describes each command's options.\n"
+      "Environment: PV_LOG=error|warn|info|debug, PV_DEBUG=protocol,vtest,ring,\n"
+      "PV_PERF=no_spin (turn a fast path off to measure it).\n";
 
 int main(int argc, char **argv)
 {

@@ -8,7 +8,7 @@
 /* Memory comes in chunks that are kept across resets, so a stream that decoded one command
  * of a given shape decodes the next one without touching malloc. */
 struct pv_arena {
-   struct pv_arena_chunk *head; /* chunk being filled */
+   struct pv_arena_chunk *head;  /* chunk being filled */
    struct pv_arena_chunk *spare; /* chunks freed by reset, reused first */
    size_t used_total;            /* bytes handed out since the last reset */
    size_t limit;                 /* most bytes handed out between resets */

@@ -39,8 +39,13 @@ static void exec_server(const struct pv_launch *server, const char *server_cmd,
       ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
       if (n > 0) {
          self[n] = 0;
-         char *argv[] = {self,          "serve", "--socket", (char *)server->socket_path,
-                         host_icd ? "--icd" : NULL, (char *)host_icd, NULL};
+         char *argv[] = {self,
+                         "serve",
+                         "--socket",
+                         (char *)server->socket_path,
+                         host_icd ? "--icd" : NULL,
+                         (char *)host_icd,
+                         NULL};
          execv(self, argv);
       }
    }

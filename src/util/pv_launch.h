@@ -15,8 +15,7 @@ struct pv_launch {
  * not NULL, `sh -c "<server_cmd>"` with the socket path in $PV_SOCKET (for measuring other
  * vtest servers). Returns once the socket accepts connections (or false after 10 s / if the
  * child died, with a message on stderr). */
-bool pv_launch_start(struct pv_launch *server, const char *server_cmd,
-                             const char *host_icd);
+bool pv_launch_start(struct pv_launch *server, const char *server_cmd, const char *host_icd);
 /* SIGTERM, then SIGKILL after 2 s; removes the socket and directory. */
 void pv_launch_stop(struct pv_launch *server);
 

@@ -25,6 +25,7 @@ void pv_cs_reader_init(struct pv_cs_reader *r, const void *data, size_t size,
    r->arena = arena;
    r->handles = handles;
    r->failed = false;
+   r->depth = 0;
    r->command_id = 0;
    r->command_offset = 0;
    r->error[0] = 0;

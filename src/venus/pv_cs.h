@@ -29,6 +29,7 @@ struct pv_cs_reader {
    struct pv_arena *arena;
    const struct pv_cs_handles *handles; /* NULL: handles decode to the raw id */
    bool failed;
+   uint32_t depth;        /* pNext chains being decoded, nested (bounded: no stack blow-up) */
    uint32_t command_id;   /* command being decoded, for the error message */
    size_t command_offset; /* its offset from begin */
    char error[192];       /* "command N at offset M: " + a message of up to 127 bytes */
@@ -131,6 +132,24 @@ static inline uint64_t pv_cs_translate(struct pv_cs_reader *r, uint64_t id, VkOb
       return 0;
    }
    return handle;
+}
+
+/* Longest pNext chain accepted: the longest real one, vkGetPhysicalDeviceFeatures2's with a
+ * struct per offered extension, is about a hundred. Each link is a stack frame. */
+#define PV_CS_MAX_CHAIN_DEPTH 512
+
+/* Entering one more link of a pNext chain; false (and failed) past the limit. */
+static inline bool pv_cs_enter(struct pv_cs_reader *r)
+{
+   if (r->depth >= PV_CS_MAX_CHAIN_DEPTH)
+      return pv_cs_fail(r, "pNext chain longer than %d structs", PV_CS_MAX_CHAIN_DEPTH);
+   r->depth++;
+   return true;
+}
+
+static inline void pv_cs_leave(struct pv_cs_reader *r)
+{
+   r->depth--;
 }
 
 /* Reads an sType and fails unless it equals `expected`. */

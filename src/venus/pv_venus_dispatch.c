@@ -23,14 +23,13 @@ bool pv_venus_dispatch_command(struct pv_venus_dispatch *d)
    /* There is no length prefix: a command we cannot decode leaves no way to find the next
     * one, so an unknown id ends the stream (venus.md section 2). */
    pv_venus_exec_fn exec =
-      d->command_id < PV_VENUS_COMMAND_LIMIT ? pv_venus_exec_table[d->command_id] : NULL;
+         d->command_id < PV_VENUS_COMMAND_LIMIT ? pv_venus_exec_table[d->command_id] : NULL;
    if (!exec) {
-      const char *why = d->command_id < PV_VENUS_COMMAND_LIMIT &&
-                              pv_venus_commands[d->command_id].unsupported
-                           ? pv_venus_commands[d->command_id].unsupported
-                           : "no such command";
-      return pv_cs_fail(r, "%s is not supported (%s)", pv_venus_command_name(d->command_id),
-                        why);
+      const char *why =
+            d->command_id < PV_VENUS_COMMAND_LIMIT && pv_venus_commands[d->command_id].unsupported
+                  ? pv_venus_commands[d->command_id].unsupported
+                  : "no such command";
+      return pv_cs_fail(r, "%s is not supported (%s)", pv_venus_command_name(d->command_id), why);
    }
    exec(d);
    /* Decoded arguments live only for the command. */

@@ -5,7 +5,7 @@
 #include "venus/pv_venus_protocol.h"
 
 /* Bit 0 of a command's flags: the guest waits for a reply in its reply stream. */
-#define PV_VENUS_GENERATE_REPLY 0x1u
+#define PV_VENUS_GENERATE_REPLY           0x1u
 #define VK_COMMAND_GENERATE_REPLY_BIT_EXT PV_VENUS_GENERATE_REPLY
 
 /* One stream being executed: the context stream, a ring, or a nested command stream. The

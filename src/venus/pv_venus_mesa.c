@@ -1,8 +1,8 @@
 /* Decoders of the Venus protocol's own commands (VK_MESA_venus_protocol, venus.md §6). */
 #include "venus/pv_venus_mesa.h"
 
-#define PV_STYPE_RING_CREATE_INFO_MESA  1000384000
-#define PV_STYPE_RING_MONITOR_INFO_MESA 1000384006
+#define PV_STYPE_RING_CREATE_INFO_MESA   1000384000
+#define PV_STYPE_RING_MONITOR_INFO_MESA  1000384006
 #define PV_STYPE_RING_PRIORITY_INFO_MESA 1000384007
 
 static void read_stream_desc(struct pv_cs_reader *r, struct pv_venus_stream_desc *desc)
@@ -131,8 +131,7 @@ bool pv_decode_cmd_vkWaitVirtqueueSeqnoMESA(struct pv_cs_reader *r,
    return !r->failed;
 }
 
-bool pv_decode_cmd_vkWaitRingSeqnoMESA(struct pv_cs_reader *r,
-                                       struct pv_cmd_vkWaitRingSeqnoMESA *a)
+bool pv_decode_cmd_vkWaitRingSeqnoMESA(struct pv_cs_reader *r, struct pv_cmd_vkWaitRingSeqnoMESA *a)
 {
    a->ring = pv_cs_read_u64(r);
    a->seqno = pv_cs_read_u64(r);

@@ -8,18 +8,18 @@
 #include "vtest/pv_vtest_conn.h"
 
 /* Mesa 25 speaks protocol 3; we speak exactly that. */
-#define PV_VTEST_PROTOCOL 3
+#define PV_VTEST_PROTOCOL                 3
 #define PV_VTEST_PARAM_MAX_TIMELINE_COUNT 1
 /* SUBMIT_CMD2 batch records are 6 dwords in protocol 3 (vtest.md §5). */
-#define PV_VTEST_BATCH_WORDS 6
+#define PV_VTEST_BATCH_WORDS         6
 #define PV_VTEST_BATCH_FLAG_RING_IDX 0x1u
 
 static bool need_words(struct pv_vtest_conn *conn, uint32_t id, uint32_t have, uint32_t need)
 {
    if (have >= need)
       return true;
-   pv_error("%s: vtest command %u has %u payload dwords, needs %u; closing", conn->name, id,
-            have, need);
+   pv_error("%s: vtest command %u has %u payload dwords, needs %u; closing", conn->name, id, have,
+            need);
    return false;
 }
 
@@ -130,8 +130,8 @@ static void report_unknown(struct pv_vtest_conn *conn, uint32_t id)
    if (conn->reported[bit / 32] & (1u << (bit % 32)))
       return;
    conn->reported[bit / 32] |= 1u << (bit % 32);
-   pv_error("%s: vtest command %u is not supported (legacy virgl or unknown); ignored",
-            conn->name, id);
+   pv_error("%s: vtest command %u is not supported (legacy virgl or unknown); ignored", conn->name,
+            id);
 }
 
 bool pv_vtest_handle(struct pv_vtest_conn *conn, uint32_t id, uint32_t length)
@@ -176,8 +176,7 @@ bool pv_vtest_handle(struct pv_vtest_conn *conn, uint32_t id, uint32_t length)
       pv_gpu_context_unref_resource(conn->ctx, w[0]);
       return true;
    case PV_VTEST_SUBMIT_CMD2:
-      return need_words(conn, id, words, 1) && need_context(conn, id) &&
-             submit_cmd2(conn, words);
+      return need_words(conn, id, words, 1) && need_context(conn, id) && submit_cmd2(conn, words);
    case PV_VTEST_SYNC_CREATE:
    case PV_VTEST_SYNC_UNREF:
    case PV_VTEST_SYNC_READ:

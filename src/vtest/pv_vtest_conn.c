@@ -42,8 +42,7 @@ static bool read_all(int fd, void *data, size_t size)
    return true;
 }
 
-bool pv_vtest_reply(struct pv_vtest_conn *conn, uint32_t id, const uint32_t *words,
-                    uint32_t count)
+bool pv_vtest_reply(struct pv_vtest_conn *conn, uint32_t id, const uint32_t *words, uint32_t count)
 {
    /* Header and payload in one send: the guest reads them back to back. */
    uint32_t small[2 + 64];
@@ -70,10 +69,10 @@ bool pv_vtest_send_fd(struct pv_vtest_conn *conn, int fd)
    } control;
    memset(&control, 0, sizeof(control));
    struct msghdr msg = {
-      .msg_iov = &iov,
-      .msg_iovlen = 1,
-      .msg_control = control.buf,
-      .msg_controllen = sizeof(control.buf),
+         .msg_iov = &iov,
+         .msg_iovlen = 1,
+         .msg_control = control.buf,
+         .msg_controllen = sizeof(control.buf),
    };
    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
    cmsg->cmsg_level = SOL_SOCKET;
@@ -115,8 +114,8 @@ void pv_vtest_serve_client(struct pv_gpu *gpu, int fd, bool print_stats)
       /* CREATE_RENDERER counts bytes; everything else counts dwords (pitfalls.md #1). */
       uint64_t bytes = id == PV_VTEST_CREATE_RENDERER ? length : (uint64_t)length * 4;
       if (bytes > PV_VTEST_MAX_PAYLOAD) {
-         pv_error("%s: vtest command %u with a %llu-byte payload: too long, closing", conn.name,
-                  id, (unsigned long long)bytes);
+         pv_error("%s: vtest command %u with a %llu-byte payload: too long, closing", conn.name, id,
+                  (unsigned long long)bytes);
          break;
       }
       if (!ensure_capacity(&conn, bytes + 4) || !read_all(fd, conn.payload, bytes))

@@ -54,8 +54,7 @@ struct pv_vtest_conn {
 };
 
 /* false when the peer is gone or the write failed. */
-bool pv_vtest_reply(struct pv_vtest_conn *conn, uint32_t id, const uint32_t *words,
-                    uint32_t count);
+bool pv_vtest_reply(struct pv_vtest_conn *conn, uint32_t id, const uint32_t *words, uint32_t count);
 /* Sends fd after a reply: one byte of payload with the fd as SCM_RIGHTS (vtest.md §2). */
 bool pv_vtest_send_fd(struct pv_vtest_conn *conn, int fd);
 

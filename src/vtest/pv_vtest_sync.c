@@ -135,7 +135,7 @@ static bool sync_wait(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t wo
 {
    uint32_t count = (words - 2) / 3;
    struct pv_vtest_sync_waiter *waiter =
-      calloc(1, sizeof(*waiter) + (size_t)count * sizeof(waiter->entries[0]));
+         calloc(1, sizeof(*waiter) + (size_t)count * sizeof(waiter->entries[0]));
    int fd = eventfd(0, EFD_CLOEXEC);
    if (!waiter || fd < 0) {
       free(waiter);
@@ -172,8 +172,10 @@ static bool sync_wait(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t wo
 bool pv_vtest_sync_handle(struct pv_vtest_conn *conn, uint32_t id, uint32_t words)
 {
    const uint32_t *w = conn->payload;
-   static const uint32_t need[] = {[PV_VTEST_SYNC_CREATE] = 2, [PV_VTEST_SYNC_UNREF] = 1,
-                                   [PV_VTEST_SYNC_READ] = 1, [PV_VTEST_SYNC_WRITE] = 3,
+   static const uint32_t need[] = {[PV_VTEST_SYNC_CREATE] = 2,
+                                   [PV_VTEST_SYNC_UNREF] = 1,
+                                   [PV_VTEST_SYNC_READ] = 1,
+                                   [PV_VTEST_SYNC_WRITE] = 3,
                                    [PV_VTEST_SYNC_WAIT] = 2};
    if (words < need[id] || (id == PV_VTEST_SYNC_WAIT && (words - 2) % 3 != 0)) {
       pv_error("%s: vtest sync command %u with %u dwords; closing", conn->name, id, words);
