@@ -118,7 +118,12 @@ static void *ring_thread(void *arg)
          pv_os_cpu_relax();
          continue;
       }
+      /* Read the wake word before the last look at stop and tail: a destroy or notify
+       * after this read changes the word, so the wait below returns at once instead of
+       * sleeping through it. */
       uint32_t wake = atomic_load_explicit(&ring->wake, memory_order_acquire);
+      if (ring_should_stop(ring))
+         break;
       if (quiet < ring->idle_timeout_ns) {
          pv_os_futex_wait((uint32_t *)&ring->wake, wake, PV_RING_NAP_NS);
          continue;

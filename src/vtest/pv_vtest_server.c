@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -83,6 +84,10 @@ static void serve_in_worker(const struct pv_vtest_options *options, int listen_f
    close(listen_fd);
    signal(SIGINT, SIG_DFL);
    signal(SIGTERM, SIG_DFL);
+   /* A worker never outlives its server: stopping the server stops every guest's worker. */
+   prctl(PR_SET_PDEATHSIG, SIGKILL);
+   if (getppid() == 1)
+      _exit(1);
    struct pv_gpu_options gpu_options = {.host_icd = options->host_icd};
    struct pv_gpu *gpu = pv_gpu_create(&gpu_options);
    if (gpu)
