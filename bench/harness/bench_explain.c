@@ -19,13 +19,13 @@ static int by_pickup(const void *a, const void *b)
    return x->pickup < y->pickup ? -1 : x->pickup > y->pickup;
 }
 
-/* Reads (and removes) every finished trace file of dir; waits up to 5 s for the first,
- * since a worker writes its trace when its guest has gone. */
+/* Reads (and removes) every finished trace file of dir; waits up to 30 s for the first,
+ * since a worker writes its trace when its guest has gone and its device is torn down. */
 static struct trace_record *read_traces(const char *dir, size_t *count)
 {
    struct trace_record *records = NULL;
    size_t n = 0, cap = 0;
-   for (int tries = 0; tries < 500 && n == 0; tries++) {
+   for (int tries = 0; tries < 3000 && n == 0; tries++) {
       DIR *d = opendir(dir);
       struct dirent *e;
       while (d && (e = readdir(d))) {

@@ -316,9 +316,11 @@ static void run_explain(const struct pv_bench_options *o, struct pv_bench_run *r
       struct pv_bench_phase *ph = pv_bench_phase_get(run, traced[i]);
       double native =
             ph && ph->summary[PV_BENCH_NATIVE].n ? ph->summary[PV_BENCH_NATIVE].median : 0;
-      pv_launch_stop(&server);
+      /* The worker writes its trace after its guest left; read it before stopping the
+       * server, which takes its workers down with it. */
       pv_bench_explain(run, traced[i], &r[0], native, dir);
       pv_bench_result_finish(&r[0]);
+      pv_launch_stop(&server);
       if (i + 1 < 2) {
          setenv("PV_TRACE_DIR", dir, 1);
          started = pv_launch_start(&server, NULL, o->native_icd);
