@@ -8,10 +8,10 @@
 #include "util/pv_log.h"
 #include "util/pv_os.h"
 
-/* After the ring runs dry the thread spins this long before it sleeps. A guest that waits
- * for a reply or a fence submits its next command within a few microseconds of seeing the
- * previous one finish; catching it while spinning saves a wake-up (~5-50 us). PV_PERF=no_spin
- * turns it off to measure what it buys. */
+/* After the ring runs dry the thread spins this long before it naps, to catch a guest that
+ * submits again right after seeing its previous command finish without a wake-up. With the
+ * stock Mesa 25 guest on an H100 it measured no difference (docs/benchmarks.md): the guest's
+ * next submit comes after its own 160 us sleep. PV_PERF=no_spin turns it off. */
 #define PV_RING_SPIN_NS 50000ull
 /* Between the spin and the idle timeout the thread naps this long between polls: the guest
  * only notifies a ring it sees IDLE, so this bounds the pick-up delay of a submission that
