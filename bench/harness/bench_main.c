@@ -1,14 +1,10 @@
 /* `pearvisor bench`: runs each workload natively and through a PearVisor server (or any
  * vtest server), alternating, and reports statistics and efficiency. */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,28 +23,30 @@ static const char usage[] =
       "(virtualized / native throughput) with a 95%% bootstrap confidence interval.\n"
       "\n"
       "  --workloads LIST      comma list of create,clear,batch,draw,compute,transfer,latency\n"
+      "                        (default: all)\n"
       "  --iterations N        timed iterations per run (default: each workload's own)\n"
-      "  --repetitions N       runs per path and workload (default 5; 2 with --quick)\n"
+      "  --repetitions N       runs per path and workload, 1 to 64 (default 5; 2 with --quick)\n"
       "  --quick               small sizes and few iterations (CI on lavapipe)\n"
-      "  --native-icd JSON     host driver manifest (default $PV_NATIVE_ICD, else lavapipe)\n"
-      "  --venus-icd JSON      guest driver manifest (default $PV_VENUS_ICD, else Debian's)\n"
-      "  --server-cmd CMD      measure another vtest server: `sh -c CMD` with $PV_SOCKET set\n"
-      "  --explain             also attribute the virtualized time of latency and clear\n"
+      "  --native-icd JSON     host driver manifest, for native runs and for the server\n"
+      "                        (default $PV_NATIVE_ICD, else " PV_LVP_ICD ")\n"
+      "  --venus-icd JSON      guest driver manifest, Mesa venus\n"
+      "                        (default $PV_VENUS_ICD, else " PV_DEFAULT_VENUS_ICD ")\n"
+      "  --server-cmd CMD      measure another vtest server instead of ours: `sh -c CMD`,\n"
+      "                        which must listen on the UNIX socket named by $PV_SOCKET\n"
+      "  --explain             afterwards, trace latency and clear through a tracing server\n"
+      "                        and split their virtualized time into segments\n"
       "  --json FILE           write everything, raw per-repetition medians included\n"
-      "  --plot FILE.png       efficiency with CI whiskers, latency distributions (gnuplot)\n"
-      "  --workload-exe PATH   the pv-workload binary (default: next to pearvisor)\n";
+      "  --plot FILE.png       efficiency with CI whiskers and latency distributions, drawn\n"
+      "                        by gnuplot (its script and data are kept beside the PNG)\n"
+      "  --workload-exe PATH   the pv-workload binary (default $PV_WORKLOAD_EXE, else\n"
+      "                        bench/pv-workload beside the pearvisor executable)\n"
+      "  --help                this text\n"
+      "\n"
+      "Exit status: 0 when every workload ran and validated on both paths with equal\n"
+      "checksums, 1 when any failed (the others still run), 2 on a usage error.\n";
 
 static const char *const all_workloads[] = {"create",  "clear",    "batch",  "draw",
                                             "compute", "transfer", "latency"};
-
-struct pv_bench_options {
-   char workloads[7][16];
-   size_t workload_count;
-   uint32_t iterations, repetitions;
-   bool quick, explain;
-   const char *native_icd, *venus_icd, *server_cmd, *json, *plot;
-   char workload_exe[PATH_MAX];
-};
 
 static bool parse_workloads(struct pv_bench_options *o, const char *list)
 {
@@ -56,15 +54,19 @@ static bool parse_workloads(struct pv_bench_options *o, const char *list)
    char copy[256];
    snprintf(copy, sizeof(copy), "%s", list);
    for (char *save, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-      bool known = false;
+      bool known = false, repeated = false;
       for (size_t i = 0; i < 7; i++)
          known |= strcmp(w, all_workloads[i]) == 0;
-      if (!known || o->workload_count == 7) {
-         fprintf(stderr, "pearvisor bench: unknown workload '%s'\n", w);
+      for (size_t i = 0; i < o->workload_count; i++)
+         repeated |= strcmp(w, o->workloads[i]) == 0;
+      if (!known || repeated) {
+         fprintf(stderr, "pearvisor bench: %s workload '%s'\n", known ? "repeated" : "unknown", w);
          return false;
       }
       snprintf(o->workloads[o->workload_count++], sizeof(o->workloads[0]), "%s", w);
    }
+   if (o->workload_count == 0)
+      fprintf(stderr, "pearvisor bench: no workload in '%s'\n", list);
    return o->workload_count > 0;
 }
 
@@ -118,8 +120,9 @@ static bool parse_options(int argc, char **argv, struct pv_bench_options *o, int
       case 'r': {
          char *end;
          unsigned long v = strtoul(optarg, &end, 10);
-         if (*end || v == 0 || v > (c == 'r' ? 64 : 10000000)) {
-            fprintf(stderr, "pearvisor bench: bad number '%s'\n", optarg);
+         if (*end || v == 0 || v > (c == 'r' ? PV_BENCH_MAX_REPETITIONS : 10000000)) {
+            fprintf(stderr, "pearvisor bench: bad %s '%s'\n",
+                    c == 'r' ? "--repetitions" : "--iterations", optarg);
             return false;
          }
          *(c == 'i' ? &o->iterations : &o->repetitions) = (uint32_t)v;
@@ -158,6 +161,10 @@ static bool parse_options(int argc, char **argv, struct pv_bench_options *o, int
          return false;
       }
    }
+   if (optind < argc) {
+      fprintf(stderr, "pearvisor bench: unexpected argument '%s' (see --help)\n", argv[optind]);
+      return false;
+   }
    if (!o->repetitions)
       o->repetitions = o->quick ? 2 : 5;
    if (access(o->workload_exe, X_OK) != 0) {
@@ -166,130 +173,6 @@ static bool parse_options(int argc, char **argv, struct pv_bench_options *o, int
       return false;
    }
    return true;
-}
-
-/* Runs pv-workload NAME on one path; its PV_RESULT lines go to results (up to max). */
-static int run_workload(const struct pv_bench_options *o, const struct pv_launch *server,
-                        const char *name, bool traced, struct pv_bench_result *results, int max,
-                        char *error, size_t error_size)
-{
-   int pipefd[2];
-   if (pipe(pipefd) != 0)
-      return -1;
-   pid_t pid = fork();
-   if (pid == 0) {
-      dup2(pipefd[1], STDOUT_FILENO);
-      close(pipefd[0]);
-      close(pipefd[1]);
-      if (server) {
-         pv_launch_guest_env(server, o->venus_icd);
-      } else {
-         setenv("VK_DRIVER_FILES", o->native_icd, 1);
-         setenv("VK_ICD_FILENAMES", o->native_icd, 1);
-      }
-      char iterations[16];
-      snprintf(iterations, sizeof(iterations), "%u", o->iterations);
-      char *argv[8] = {(char *)o->workload_exe, (char *)name};
-      int argc = 2;
-      if (o->quick)
-         argv[argc++] = "--quick";
-      if (o->iterations && !traced) {
-         argv[argc++] = "--iterations";
-         argv[argc++] = iterations;
-      }
-      execv(o->workload_exe, argv);
-      _exit(127);
-   }
-   close(pipefd[1]);
-   FILE *f = fdopen(pipefd[0], "r");
-   int count = 0;
-   char *line = NULL;
-   size_t cap = 0;
-   bool parse_ok = true;
-   while (f && getline(&line, &cap, f) > 0) {
-      if (strncmp(line, "PV_RESULT ", 10) != 0 || count == max)
-         continue;
-      if (pv_bench_result_parse(line + 10, &results[count], error, error_size))
-         count++;
-      else
-         parse_ok = false;
-   }
-   free(line);
-   if (f)
-      fclose(f);
-   int status = 0;
-   waitpid(pid, &status, 0);
-   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      snprintf(error, error_size, "%s exited with %s %d", name,
-               WIFEXITED(status) ? "status" : "signal",
-               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-      return -1;
-   }
-   if (!parse_ok || count == 0) {
-      if (count == 0)
-         snprintf(error, error_size, "%s printed no PV_RESULT", name);
-      return -1;
-   }
-   return count;
-}
-
-static void record(struct pv_bench_run *run, enum pv_bench_path path, struct pv_bench_result *r)
-{
-   struct pv_bench_phase *ph = pv_bench_phase_get(run, r->workload);
-   if (!ph)
-      return;
-   snprintf(ph->item_unit, sizeof(ph->item_unit), "%s", r->item_unit);
-   ph->items_per_iteration = r->items_per_iteration;
-   ph->bytes_per_iteration = r->bytes_per_iteration;
-   snprintf(ph->device[path], sizeof(ph->device[path]), "%s", r->device);
-   if (!r->valid) {
-      ph->failed = true;
-      snprintf(ph->failure, sizeof(ph->failure), "%s output was wrong",
-               path ? "virtualized" : "native");
-   }
-   if (ph->checksum[path][0] == 0)
-      snprintf(ph->checksum[path], sizeof(ph->checksum[path]), "%s", r->checksum);
-   else if (strcmp(ph->checksum[path], r->checksum) != 0) {
-      ph->failed = true;
-      snprintf(ph->failure, sizeof(ph->failure), "checksums differ between repetitions");
-   }
-   size_t n = ph->sample_count[path];
-   uint64_t *grown = realloc(ph->samples[path], (n + r->iterations) * sizeof(uint64_t));
-   if (!grown)
-      return;
-   memcpy(grown + n, r->samples_ns, r->iterations * sizeof(uint64_t));
-   ph->samples[path] = grown;
-   ph->sample_count[path] = n + r->iterations;
-   uint64_t *copy = malloc(r->iterations * sizeof(uint64_t));
-   if (copy && ph->reps[path] < 64) {
-      memcpy(copy, r->samples_ns, r->iterations * sizeof(uint64_t));
-      struct pv_bench_summary s;
-      pv_bench_summarize(copy, r->iterations, &s);
-      ph->rep_median[path][ph->reps[path]++] = s.median;
-   }
-   free(copy);
-}
-
-static void progress(size_t done, size_t total, const char *what)
-{
-   bool tty = isatty(STDERR_FILENO);
-   int width = 30, filled = (int)(width * done / (total ? total : 1));
-   fprintf(stderr, "%s[%.*s%*s] %3zu%% %-40s%s", tty ? "\r" : "", filled,
-           "##############################", width - filled, "", 100 * done / (total ? total : 1),
-           what, tty ? "" : "\n");
-   if (tty && done == total)
-      fputc('\n', stderr);
-}
-
-static void fail_phase(struct pv_bench_run *run, const char *workload, const char *why)
-{
-   /* transfer reports two phases; mark whichever exist, or the workload itself. */
-   struct pv_bench_phase *ph = pv_bench_phase_get(run, workload);
-   if (ph && !ph->failed) {
-      ph->failed = true;
-      snprintf(ph->failure, sizeof(ph->failure), "%s", why);
-   }
-   fprintf(stderr, "pearvisor bench: %s: %s\n", workload, why);
 }
 
 static void run_explain(const struct pv_bench_options *o, struct pv_bench_run *run)
@@ -303,12 +186,12 @@ static void run_explain(const struct pv_bench_options *o, struct pv_bench_run *r
    bool started = pv_launch_start(&server, NULL, o->native_icd);
    unsetenv("PV_TRACE_DIR");
    if (!started)
-      return;
+      goto cleanup;
    static const char *const traced[] = {"latency", "clear"};
    for (size_t i = 0; i < 2; i++) {
       struct pv_bench_result r[2];
       char error[256];
-      int n = run_workload(o, &server, traced[i], true, r, 2, error, sizeof(error));
+      int n = pv_bench_run_workload(o, &server, traced[i], true, r, 2, error, sizeof(error));
       if (n < 1) {
          fprintf(stderr, "pearvisor bench --explain: %s: %s\n", traced[i], error);
          continue;
@@ -326,9 +209,50 @@ static void run_explain(const struct pv_bench_options *o, struct pv_bench_run *r
          started = pv_launch_start(&server, NULL, o->native_icd);
          unsetenv("PV_TRACE_DIR");
          if (!started)
-            return;
+            goto cleanup;
       }
    }
+cleanup:
+   rmdir(dir); /* empty once every trace was read (and removed) */
+}
+
+/* Appends arg to the command line as a shell would need it, so the report's command can be
+ * pasted back (a --server-cmd holds spaces and often $PV_SOCKET). */
+static void append_quoted(char *out, size_t size, const char *arg)
+{
+   size_t n = strlen(out);
+   bool plain = *arg && strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                    "0123456789_-+=/.,:@%") == strlen(arg);
+   n += (size_t)snprintf(out + n, size - n, n ? " %s" : "%s", plain ? arg : "'");
+   for (const char *c = arg; !plain && *c && n < size; c++)
+      n += (size_t)snprintf(out + n, size - n, *c == '\'' ? "'\\''" : "%c", *c);
+   if (!plain && n < size)
+      snprintf(out + n, size - n, "'");
+}
+
+/* One repetition of one workload on one path; a failure fails the workload's phases and
+ * returns false. */
+static bool run_once(const struct pv_bench_options *o, struct pv_bench_run *run,
+                     const struct pv_launch *server, size_t w, uint32_t rep,
+                     enum pv_bench_path path, struct pv_bench_progress *progress)
+{
+   const char *name = o->workloads[w], *path_name = path ? "virtualized" : "native";
+   char what[64], error[256], why[512];
+   snprintf(what, sizeof(what), "%s %s %u/%u", name, path_name, rep + 1, o->repetitions);
+   pv_bench_progress_step(progress, what);
+   struct pv_bench_result results[2];
+   int n = pv_bench_run_workload(o, path ? server : NULL, name, false, results, 2, error,
+                                 sizeof(error));
+   if (n < 0) {
+      snprintf(why, sizeof(why), "%s run %u/%u: %s", path_name, rep + 1, o->repetitions, error);
+      fprintf(stderr, "%spearvisor bench: %s: %s\n", progress->tty ? "\n" : "", name, why);
+      pv_bench_fail(run, name, why);
+   }
+   for (int i = 0; i < n; i++) {
+      pv_bench_record(run, path, &results[i]);
+      pv_bench_result_finish(&results[i]);
+   }
+   return n >= 0;
 }
 
 int pv_bench_main(int argc, char **argv)
@@ -340,60 +264,53 @@ int pv_bench_main(int argc, char **argv)
    struct pv_bench_run *run = calloc(1, sizeof(*run));
    if (!run)
       return 1;
+   append_quoted(run->command, sizeof(run->command), "pearvisor");
    for (int i = 0; i < argc; i++)
-      snprintf(run->command + strlen(run->command), sizeof(run->command) - strlen(run->command),
-               "%s%s", i ? " " : "pearvisor ", argv[i]);
+      append_quoted(run->command, sizeof(run->command), argv[i]);
    time_t now = time(NULL);
    strftime(run->date, sizeof(run->date), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
    snprintf(run->native_icd, sizeof(run->native_icd), "%s", o.native_icd);
    snprintf(run->server, sizeof(run->server), "%s", o.server_cmd ? o.server_cmd : "pearvisor");
 
+   bool ok = false;
+   /* One server for the whole run: its start-up is not what the workloads measure. */
    struct pv_launch server;
-   if (!pv_launch_start(&server, o.server_cmd, o.native_icd)) {
-      free(run);
-      return 1;
-   }
-   size_t total = o.workload_count * o.repetitions * 2, done = 0;
+   if (!pv_launch_start(&server, o.server_cmd, o.native_icd))
+      goto cleanup;
+   struct pv_bench_progress progress;
+   pv_bench_progress_init(&progress, o.workload_count * o.repetitions * 2);
    for (size_t w = 0; w < o.workload_count; w++) {
+      /* A workload that failed once is not run again: its result is already "failed", and
+       * device time is better spent on the others. */
+      bool failed = false;
       for (uint32_t rep = 0; rep < o.repetitions; rep++) {
-         /* Alternate which path goes first, so drift (thermal, caches) cancels out. */
-         for (int k = 0; k < 2; k++) {
+         /* Alternate which path goes first (N,V then V,N), so drift (thermal, caches)
+          * cancels out. */
+         for (uint32_t k = 0; k < 2; k++) {
             enum pv_bench_path path = (rep + k) % 2 ? PV_BENCH_VIRTUAL : PV_BENCH_NATIVE;
-            char what[64], error[256] = "";
-            snprintf(what, sizeof(what), "%s %s %u/%u", o.workloads[w],
-                     path ? "virtualized" : "native", rep + 1, o.repetitions);
-            progress(done, total, what);
-            struct pv_bench_result results[2];
-            int n = run_workload(&o, path ? &server : NULL, o.workloads[w], false, results, 2,
-                                 error, sizeof(error));
-            if (n < 0)
-               fail_phase(run, o.workloads[w], error);
-            for (int i = 0; i < n; i++) {
-               record(run, path, &results[i]);
-               pv_bench_result_finish(&results[i]);
-            }
-            done++;
+            if (failed)
+               pv_bench_progress_skip(&progress);
+            else
+               failed = !run_once(&o, run, &server, w, rep, path, &progress);
          }
       }
    }
-   progress(total, total, "done");
+   pv_bench_progress_finish(&progress);
    pv_launch_stop(&server);
    pv_bench_compute(run);
    if (o.explain)
       run_explain(&o, run);
 
    pv_bench_report_table(run, stdout);
-   bool ok = true;
+   ok = true;
    if (o.json)
       ok &= pv_bench_report_json(run, o.json);
    if (o.plot)
       ok &= pv_bench_plot(run, o.plot);
    for (size_t i = 0; i < run->phase_count; i++)
       ok &= !run->phases[i].failed;
-   for (size_t i = 0; i < run->phase_count; i++) {
-      for (int p = 0; p < PV_BENCH_PATHS; p++)
-         free(run->phases[i].samples[p]);
-   }
+cleanup:
+   pv_bench_run_finish(run);
    free(run);
    return ok ? 0 : 1;
 }

@@ -2,6 +2,7 @@
  * workload's per-iteration time distributions, native and virtualized. The gnuplot script
  * and its data stay beside the PNG (FILE.png.gp, ...), so the plot can be redrawn or
  * restyled, or drawn elsewhere when this machine has no gnuplot. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,21 +36,92 @@ static const char *base_name(const char *path)
    return slash ? slash + 1 : path;
 }
 
+/* A file's base name as the inside of a gnuplot single-quoted string, where ' is doubled. */
+static const char *gp_name(const char *path, char *out, size_t size)
+{
+   size_t n = 0;
+   for (const char *c = base_name(path); *c && n + 2 < size; c++) {
+      if (*c == '\'')
+         out[n++] = '\'';
+      out[n++] = *c;
+   }
+   out[n] = 0;
+   return out;
+}
+
+static bool cannot_write(const char *path)
+{
+   fprintf(stderr, "pearvisor bench: no plot: cannot write %s: %s\n", path, strerror(errno));
+   return false;
+}
+
+/* True when name is an executable file in one of $PATH's folders. */
+static bool in_path(const char *name)
+{
+   const char *path = getenv("PATH");
+   char copy[4096], file[4096 + 64];
+   snprintf(copy, sizeof(copy), "%s", path ? path : "/usr/bin:/bin");
+   for (char *save, *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+      snprintf(file, sizeof(file), "%s/%s", dir, name);
+      if (access(file, X_OK) == 0)
+         return true;
+   }
+   return false;
+}
+
+/* Runs gnuplot on script in the PNG's folder, where the script's relative names point.
+ * exec, not system(): the folder's name reaches no shell. */
+static bool run_gnuplot(const char *png, const char *script)
+{
+   if (!in_path("gnuplot")) {
+      fprintf(stderr,
+              "pearvisor bench: no PNG: gnuplot is not installed (Debian: apt-get install "
+              "gnuplot-nox). The script is ready: cd to its folder and run gnuplot %s\n",
+              base_name(script));
+      return false;
+   }
+   char dir[1024];
+   snprintf(dir, sizeof(dir), "%s", png);
+   char *slash = strrchr(dir, '/');
+   if (slash == dir)
+      dir[1] = 0; /* a PNG in / */
+   else if (slash)
+      *slash = 0;
+   pid_t pid = fork();
+   if (pid == 0) {
+      if (!slash || chdir(dir) == 0)
+         execlp("gnuplot", "gnuplot", base_name(script), (char *)NULL);
+      fprintf(stderr, "pearvisor bench: cannot run gnuplot in %s: %s\n", dir, strerror(errno));
+      _exit(127);
+   }
+   int status = 0;
+   if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+       WEXITSTATUS(status) != 0) {
+      fprintf(stderr, "pearvisor bench: gnuplot failed on %s (its messages are above)\n", script);
+      return false;
+   }
+   return true;
+}
+
 bool pv_bench_plot(const struct pv_bench_run *run, const char *png)
 {
-   char eff[1024], native[1024], virt[1024], script[1024];
+   char eff[1024], native[1024], virt[1024], script[1024], q[2][2048];
    FILE *f = open_beside(png, ".efficiency.dat", eff, sizeof(eff));
    const struct pv_bench_phase *latency = NULL;
+   /* Room above 100% (native) and above the highest whisker, which may exceed it. */
+   double top = 120;
    for (size_t i = 0; f && i < run->phase_count; i++) {
       const struct pv_bench_phase *ph = &run->phases[i];
       if (strcmp(ph->name, "latency") == 0)
          latency = ph;
-      if (!isnan(ph->efficiency))
-         fprintf(f, "%zu %s %.2f %.2f %.2f\n", i, ph->name, 100 * ph->efficiency,
-                 100 * ph->efficiency_low, 100 * ph->efficiency_high);
+      if (isnan(ph->efficiency))
+         continue;
+      fprintf(f, "%zu %s %.2f %.2f %.2f\n", i, ph->name, 100 * ph->efficiency,
+              100 * ph->efficiency_low, 100 * ph->efficiency_high);
+      top = fmax(top, 110 * fmax(ph->efficiency, ph->efficiency_high));
    }
    if (!f || fclose(f) != 0)
-      return false;
+      return cannot_write(eff);
    snprintf(native, sizeof(native), "%s.latency-native.dat", png);
    snprintf(virt, sizeof(virt), "%s.latency-virtual.dat", png);
    /* Samples were sorted by the statistics step. */
@@ -58,18 +130,19 @@ bool pv_bench_plot(const struct pv_bench_run *run, const char *png)
                        write_cdf(virt, latency->samples[1], latency->sample_count[1]);
    f = open_beside(png, ".gp", script, sizeof(script));
    if (!f)
-      return false;
+      return cannot_write(script);
    /* Names relative to the PNG's folder: gnuplot runs there. */
    fprintf(f,
            "set terminal pngcairo size 1400,600 font ',11' noenhanced\n"
            "set output '%s'\n"
            "set multiplot layout 1,%d title 'PearVisor vs native, %s'\n"
            "set title 'Efficiency (virtualized / native throughput), 95%% CI'\n"
-           "set ylabel 'percent of native'\nset yrange [0:120]\nset grid ytics\n"
+           "set ylabel 'percent of native'\nset yrange [0:%.0f]\nset grid ytics\n"
            "set style fill solid 0.6\nset boxwidth 0.6\nset xtics rotate by -30\n"
            "plot '%s' using 1:3:xtic(2) with boxes notitle, '' using 1:3:4:5 with yerrorbars "
            "lc rgb 'black' pt 0 notitle, 100 with lines dt 2 lc rgb 'gray' title 'native'\n",
-           base_name(png), have_latency ? 2 : 1, run->date, base_name(eff));
+           gp_name(png, q[0], sizeof(q[0])), have_latency ? 2 : 1, run->date, top,
+           gp_name(eff, q[1], sizeof(q[1])));
    if (have_latency)
       fprintf(f,
               "set title 'latency workload: submit + wait, CDF'\nset xlabel 'microseconds'\n"
@@ -77,23 +150,9 @@ bool pv_bench_plot(const struct pv_bench_run *run, const char *png)
               "set xtics norotate\n"
               "plot '%s' using 1:2 with lines lw 2 title 'native', '%s' using 1:2 with lines "
               "lw 2 title 'PearVisor'\n",
-              base_name(native), base_name(virt));
+              gp_name(native, q[0], sizeof(q[0])), gp_name(virt, q[1], sizeof(q[1])));
    fprintf(f, "unset multiplot\n");
    if (fclose(f) != 0)
-      return false;
-   char dir[1024];
-   snprintf(dir, sizeof(dir), "%s", png);
-   char *slash = strrchr(dir, '/');
-   if (slash)
-      *slash = 0;
-   char cmd[3072];
-   snprintf(cmd, sizeof(cmd), "cd '%s' && gnuplot '%s'", slash ? dir : ".", base_name(script));
-   if (system(cmd) != 0) {
-      fprintf(stderr,
-              "pearvisor bench: gnuplot failed or is missing (apt-get install "
-              "gnuplot-nox); draw the plot elsewhere with: gnuplot %s\n",
-              base_name(script));
-      return false;
-   }
-   return true;
+      return cannot_write(script);
+   return run_gnuplot(png, script);
 }

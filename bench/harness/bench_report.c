@@ -1,71 +1,41 @@
-/* The bench's numbers: per-phase statistics, the terminal table and the JSON report. */
+/* The bench's report: the terminal table and the JSON file. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bench_internal.h"
 
-struct pv_bench_phase *pv_bench_phase_get(struct pv_bench_run *run, const char *name)
-{
-   for (size_t i = 0; i < run->phase_count; i++) {
-      if (strcmp(run->phases[i].name, name) == 0)
-         return &run->phases[i];
-   }
-   if (run->phase_count == sizeof(run->phases) / sizeof(run->phases[0]))
-      return NULL;
-   struct pv_bench_phase *ph = &run->phases[run->phase_count++];
-   snprintf(ph->name, sizeof(ph->name), "%s", name);
-   return ph;
-}
-
-void pv_bench_compute(struct pv_bench_run *run)
-{
-   for (size_t i = 0; i < run->phase_count; i++) {
-      struct pv_bench_phase *ph = &run->phases[i];
-      double rep_median[PV_BENCH_PATHS];
-      for (int p = 0; p < PV_BENCH_PATHS; p++) {
-         pv_bench_summarize(ph->samples[p], ph->sample_count[p], &ph->summary[p]);
-         /* Throughput from the median repetition, the unit the efficiency's CI resamples. */
-         double medians[64];
-         memcpy(medians, ph->rep_median[p], sizeof(medians));
-         rep_median[p] = pv_bench_median(medians, ph->reps[p]);
-         double per_second = rep_median[p] > 0 ? 1e9 / rep_median[p] : 0;
-         ph->throughput[p] =
-               per_second * (double)(ph->bytes_per_iteration ? ph->bytes_per_iteration
-                                                             : ph->items_per_iteration);
-      }
-      if (ph->failed || !ph->reps[PV_BENCH_NATIVE] || !ph->reps[PV_BENCH_VIRTUAL]) {
-         ph->efficiency = ph->efficiency_low = ph->efficiency_high = NAN;
-         continue;
-      }
-      ph->efficiency = rep_median[PV_BENCH_NATIVE] / rep_median[PV_BENCH_VIRTUAL];
-      pv_bench_efficiency_ci(ph->rep_median[PV_BENCH_NATIVE], ph->reps[PV_BENCH_NATIVE],
-                             ph->rep_median[PV_BENCH_VIRTUAL], ph->reps[PV_BENCH_VIRTUAL],
-                             &ph->efficiency_low, &ph->efficiency_high);
-   }
-}
-
-/* "12.3 GB/s", "4651.2 FPS", "1.2M triangles/s" */
+/* "12.34 GB/s", "4651.2 FPS", "148.3k triangles/s", "1.23M elements/s" */
 static void format_throughput(const struct pv_bench_phase *ph, double value, char *out, size_t size)
 {
-   if (ph->bytes_per_iteration)
+   if (!(value > 0))
+      snprintf(out, size, "-");
+   else if (ph->bytes_per_iteration)
       snprintf(out, size, "%.2f GB/s", value / 1e9);
    else if (strcmp(ph->item_unit, "frames") == 0)
       snprintf(out, size, "%.1f FPS", value);
+   else if (value >= 1e9)
+      snprintf(out, size, "%.2fG %s/s", value / 1e9, ph->item_unit);
    else if (value >= 1e6)
       snprintf(out, size, "%.2fM %s/s", value / 1e6, ph->item_unit);
+   else if (value >= 1e4)
+      snprintf(out, size, "%.1fk %s/s", value / 1e3, ph->item_unit);
    else
       snprintf(out, size, "%.1f %s/s", value, ph->item_unit);
 }
 
 static void format_ns(double ns, char *out, size_t size)
 {
-   if (ns >= 1e9)
+   if (!(ns > 0)) /* no measurement (NaN), e.g. a path that never succeeded */
+      snprintf(out, size, "-");
+   else if (ns >= 1e9)
       snprintf(out, size, "%.2f s", ns / 1e9);
    else if (ns >= 1e6)
       snprintf(out, size, "%.2f ms", ns / 1e6);
-   else
+   else if (ns >= 1e3)
       snprintf(out, size, "%.1f us", ns / 1e3);
+   else
+      snprintf(out, size, "%.0f ns", ns);
 }
 
 void pv_bench_report_table(const struct pv_bench_run *run, FILE *out)
@@ -81,19 +51,23 @@ void pv_bench_report_table(const struct pv_bench_run *run, FILE *out)
            "PearVisor bench, %s\n  command: %s\n  native: %s (%s)\n  virtualized: %s "
            "(server: %s)\n\n",
            run->date, run->command, native_dev, run->native_icd, virt_dev, run->server);
-   fprintf(out, "Throughput at the median repetition; efficiency = PearVisor / native.\n");
-   fprintf(out, "%-14s %18s %18s %12s  %s\n", "Workload", "Native", "PearVisor", "Efficiency",
-           "[95% CI]");
+   fprintf(out, "Throughput and per-iteration time at the median repetition; efficiency =\n"
+                "PearVisor throughput / native throughput.\n");
+   fprintf(out, "%-14s %19s %9s %19s %9s %11s  %s\n", "Workload", "Native", "median", "PearVisor",
+           "median", "Efficiency", "[95% CI]");
    for (size_t i = 0; i < run->phase_count; i++) {
       const struct pv_bench_phase *ph = &run->phases[i];
-      char n[64], v[64];
+      char n[64], v[64], nt[16], vt[16];
       format_throughput(ph, ph->throughput[PV_BENCH_NATIVE], n, sizeof(n));
       format_throughput(ph, ph->throughput[PV_BENCH_VIRTUAL], v, sizeof(v));
+      format_ns(ph->median_of_reps[PV_BENCH_NATIVE], nt, sizeof(nt));
+      format_ns(ph->median_of_reps[PV_BENCH_VIRTUAL], vt, sizeof(vt));
+      fprintf(out, "%-14s %19s %9s %19s %9s ", ph->name, n, nt, v, vt);
       if (ph->failed)
-         fprintf(out, "%-14s %18s %18s %12s  FAILED: %s\n", ph->name, n, v, "-", ph->failure);
+         fprintf(out, "%11s  FAILED: %s\n", "-", ph->failure);
       else
-         fprintf(out, "%-14s %18s %18s %11.1f%%  [%.1f%%, %.1f%%]\n", ph->name, n, v,
-                 100 * ph->efficiency, 100 * ph->efficiency_low, 100 * ph->efficiency_high);
+         fprintf(out, "%10.1f%%  [%.1f%%, %.1f%%]\n", 100 * ph->efficiency,
+                 100 * ph->efficiency_low, 100 * ph->efficiency_high);
    }
    fprintf(out,
            "\nPer-iteration time (pooled over repetitions):\n%-14s %-8s %6s %10s %10s "
@@ -132,6 +106,31 @@ void pv_bench_report_table(const struct pv_bench_run *run, FILE *out)
    }
 }
 
+/* Device names and command lines can hold quotes and backslashes. */
+static void json_string(FILE *f, const char *s)
+{
+   fputc('"', f);
+   for (; *s; s++) {
+      unsigned char c = (unsigned char)*s;
+      if (c == '"' || c == '\\')
+         fprintf(f, "\\%c", c);
+      else if (c < 0x20)
+         fprintf(f, "\\u%04x", c);
+      else
+         fputc(c, f);
+   }
+   fputc('"', f);
+}
+
+/* JSON has no NaN: a failed phase's efficiency is null. */
+static void json_number(FILE *f, const char *format, double v)
+{
+   if (isnan(v) || isinf(v))
+      fputs("null", f);
+   else
+      fprintf(f, format, v);
+}
+
 static void json_array(FILE *f, const double *v, size_t n)
 {
    fputc('[', f);
@@ -147,26 +146,48 @@ bool pv_bench_report_json(const struct pv_bench_run *run, const char *path)
       fprintf(stderr, "pearvisor bench: cannot write %s\n", path);
       return false;
    }
-   fprintf(f,
-           "{\"date\":\"%s\",\"command\":\"%s\",\"native_icd\":\"%s\",\"server\":\"%s\","
-           "\"workloads\":[",
-           run->date, run->command, run->native_icd, run->server);
+   fputs("{\"date\":", f);
+   json_string(f, run->date);
+   fputs(",\"command\":", f);
+   json_string(f, run->command);
+   fputs(",\"native_icd\":", f);
+   json_string(f, run->native_icd);
+   fputs(",\"server\":", f);
+   json_string(f, run->server);
+   fputs(",\"workloads\":[", f);
    for (size_t i = 0; i < run->phase_count; i++) {
       const struct pv_bench_phase *ph = &run->phases[i];
-      fprintf(f, "%s{\"name\":\"%s\",\"item_unit\":\"%s\",\"valid\":%s,\"failure\":\"%s\",",
-              i ? "," : "", ph->name, ph->item_unit, ph->failed ? "false" : "true", ph->failure);
-      fprintf(f, "\"efficiency\":%.4f,\"efficiency_ci95\":[%.4f,%.4f]",
-              isnan(ph->efficiency) ? -1 : ph->efficiency,
-              isnan(ph->efficiency_low) ? -1 : ph->efficiency_low,
-              isnan(ph->efficiency_high) ? -1 : ph->efficiency_high);
+      fprintf(f, "%s{\"name\":", i ? "," : "");
+      json_string(f, ph->name);
+      fputs(",\"item_unit\":", f);
+      json_string(f, ph->item_unit);
+      fprintf(f,
+              ",\"items_per_iteration\":%llu,\"bytes_per_iteration\":%llu,\"valid\":%s,"
+              "\"failure\":",
+              (unsigned long long)ph->items_per_iteration,
+              (unsigned long long)ph->bytes_per_iteration, ph->failed ? "false" : "true");
+      json_string(f, ph->failure);
+      fputs(",\"efficiency\":", f);
+      json_number(f, "%.4f", ph->efficiency);
+      fputs(",\"efficiency_ci95\":[", f);
+      json_number(f, "%.4f", ph->efficiency_low);
+      fputc(',', f);
+      json_number(f, "%.4f", ph->efficiency_high);
+      fputc(']', f);
       for (int p = 0; p < PV_BENCH_PATHS; p++) {
          const struct pv_bench_summary *s = &ph->summary[p];
+         fprintf(f, ",\"%s\":{\"device\":", p ? "virtualized" : "native");
+         json_string(f, ph->device[p]);
+         fputs(",\"checksum\":", f);
+         json_string(f, ph->checksum[p]);
          fprintf(f,
-                 ",\"%s\":{\"device\":\"%s\",\"checksum\":\"%s\",\"iterations\":%zu,"
-                 "\"mean_ns\":%.0f,\"median_ns\":%.0f,\"p99_ns\":%.0f,\"min_ns\":%.0f,"
-                 "\"max_ns\":%.0f,\"throughput\":%.3f,\"repetition_medians_ns\":",
-                 p ? "virtualized" : "native", ph->device[p], ph->checksum[p], s->n, s->mean,
-                 s->median, s->p99, s->min, s->max, ph->throughput[p]);
+                 ",\"iterations\":%zu,\"repetitions\":%zu,\"mean_ns\":%.0f,\"median_ns\":%.0f,"
+                 "\"p99_ns\":%.0f,\"min_ns\":%.0f,\"max_ns\":%.0f,\"throughput\":%.3f,"
+                 "\"throughput_unit\":\"%s\",\"median_repetition_ns\":",
+                 s->n, ph->reps[p], s->mean, s->median, s->p99, s->min, s->max, ph->throughput[p],
+                 ph->bytes_per_iteration ? "bytes/s" : "items/s");
+         json_number(f, "%.0f", ph->median_of_reps[p]);
+         fputs(",\"repetition_medians_ns\":", f);
          json_array(f, ph->rep_median[p], ph->reps[p]);
          fputc('}', f);
       }

@@ -12,10 +12,27 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
-/* How long a server may take to start listening (first Vulkan use can be slow). */
-#define PV_LAUNCH_TIMEOUT_MS 10000
-#define PV_LAUNCH_POLL_MS    5
+#include "util/pv_os.h"
+
+/* A server is ready once it listens: polling connect() every 5 ms adds at most 5 ms to a
+ * start-up of tens of ms (the first Vulkan instance), and 10 s is far beyond a healthy one. */
+#define PV_LAUNCH_POLL_NS    (5 * 1000000ull)
+#define PV_LAUNCH_TIMEOUT_NS (10 * 1000000000ull)
+/* A server gets 2 s to tear its devices down after SIGTERM; polled every 10 ms. */
+#define PV_LAUNCH_STOP_POLL_NS    (10 * 1000000ull)
+#define PV_LAUNCH_STOP_TIMEOUT_NS (2 * 1000000000ull)
+
+static void sleep_ns(uint64_t ns)
+{
+   struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
+                         .tv_nsec = (long)(ns % 1000000000ull)};
+   while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+      ;
+}
 
 static bool can_connect(const char *path)
 {
@@ -28,88 +45,137 @@ static bool can_connect(const char *path)
    return ok;
 }
 
-static void exec_server(const struct pv_launch *server, const char *server_cmd,
+/* The child: never returns. */
+static void exec_server(const struct pv_launch *server, const char *self, const char *server_cmd,
                         const char *host_icd)
 {
+   /* The caller's stdout carries its own output (the bench's report, a guest program's);
+    * whatever a server prints belongs with the diagnostics. */
+   dup2(STDERR_FILENO, STDOUT_FILENO);
+#ifdef __linux__
+   /* A server outliving its caller (killed, or interrupted while the server sits in its own
+    * process group) would hold its socket forever. */
+   prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
    if (server_cmd) {
+      /* Its own process group, so that stopping reaches every process the command starts,
+       * not only the shell. */
+      setpgid(0, 0);
       setenv("PV_SOCKET", server->socket_path, 1);
       execl("/bin/sh", "sh", "-c", server_cmd, (char *)NULL);
+      fprintf(stderr, "pearvisor: cannot run /bin/sh: %s\n", strerror(errno));
    } else {
-      char self[PATH_MAX];
-      ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-      if (n > 0) {
-         self[n] = 0;
-         char *argv[] = {self,
-                         "serve",
-                         "--socket",
-                         (char *)server->socket_path,
-                         host_icd ? "--icd" : NULL,
-                         (char *)host_icd,
-                         NULL};
-         execv(self, argv);
-      }
+      char *argv[] = {(char *)self,
+                      "serve",
+                      "--socket",
+                      (char *)server->socket_path,
+                      host_icd ? "--icd" : NULL,
+                      (char *)host_icd,
+                      NULL};
+      execv(self, argv);
+      fprintf(stderr, "pearvisor: cannot run %s serve: %s\n", self, strerror(errno));
    }
-   fprintf(stderr, "pearvisor: cannot start the server: %s\n", strerror(errno));
    _exit(127);
+}
+
+static void describe_exit(int status, char *out, size_t size)
+{
+   if (WIFSIGNALED(status))
+      snprintf(out, size, "was killed by signal %d", WTERMSIG(status));
+   else
+      snprintf(out, size, "exited with status %d", WEXITSTATUS(status));
 }
 
 bool pv_launch_start(struct pv_launch *server, const char *server_cmd, const char *host_icd)
 {
+   memset(server, 0, sizeof(*server));
+   server->pid = -1;
+   char self[PATH_MAX] = "";
+   if (!server_cmd) {
+      ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+      if (n <= 0) {
+         fprintf(stderr, "pearvisor: cannot find its own executable: %s\n", strerror(errno));
+         return false;
+      }
+      self[n] = 0;
+   }
+   /* A runtime directory too long for the socket path falls back to /tmp. */
    const char *base = getenv("XDG_RUNTIME_DIR");
-   snprintf(server->dir, sizeof(server->dir), "%s/pearvisor-XXXXXX",
-            base && strlen(base) < 32 ? base : "/tmp");
+   if (!base || !*base || strlen(base) + sizeof("/pearvisor-XXXXXX") > sizeof(server->dir))
+      base = "/tmp";
+   snprintf(server->dir, sizeof(server->dir), "%s/pearvisor-XXXXXX", base);
    if (!mkdtemp(server->dir)) {
-      fprintf(stderr, "pearvisor: cannot make a private directory: %s\n", strerror(errno));
+      fprintf(stderr, "pearvisor: cannot make a private directory in %s: %s\n", base,
+              strerror(errno));
       return false;
    }
    snprintf(server->socket_path, sizeof(server->socket_path), "%s/vtest.sock", server->dir);
+
    server->pid = fork();
-   if (server->pid < 0) {
-      rmdir(server->dir);
-      return false;
-   }
    if (server->pid == 0)
-      exec_server(server, server_cmd, host_icd);
-   for (int waited = 0; waited < PV_LAUNCH_TIMEOUT_MS; waited += PV_LAUNCH_POLL_MS) {
+      exec_server(server, self, server_cmd, host_icd);
+   if (server->pid < 0) {
+      fprintf(stderr, "pearvisor: cannot fork the server: %s\n", strerror(errno));
+      goto fail;
+   }
+   if (server_cmd)
+      setpgid(server->pid, server->pid); /* also here: no race with the first kill */
+
+   for (uint64_t deadline = pv_os_now_ns() + PV_LAUNCH_TIMEOUT_NS;;) {
       if (can_connect(server->socket_path))
          return true;
       int status;
       if (waitpid(server->pid, &status, WNOHANG) == server->pid) {
-         fprintf(stderr, "pearvisor: the server exited before it was ready\n");
+         char how[64];
+         describe_exit(status, how, sizeof(how));
+         fprintf(stderr, "pearvisor: the server %s before it listened on %s\n", how,
+                 server->socket_path);
          server->pid = -1;
-         pv_launch_stop(server);
-         return false;
+         goto fail;
       }
-      nanosleep(&(struct timespec){0, PV_LAUNCH_POLL_MS * 1000000L}, NULL);
+      if (pv_os_now_ns() >= deadline)
+         break;
+      sleep_ns(PV_LAUNCH_POLL_NS);
    }
-   fprintf(stderr, "pearvisor: the server did not listen within %d ms\n", PV_LAUNCH_TIMEOUT_MS);
+   fprintf(stderr, "pearvisor: the server did not listen on %s within %llu s%s\n",
+           server->socket_path, PV_LAUNCH_TIMEOUT_NS / 1000000000ull,
+           server_cmd ? " (does the command use $PV_SOCKET?)" : "");
+fail:
    pv_launch_stop(server);
    return false;
+}
+
+/* Signals the server, and its whole group when it leads one (a --server-cmd shell). */
+static void signal_server(pid_t pid, int sig)
+{
+   kill(getpgid(pid) == pid ? -pid : pid, sig);
 }
 
 void pv_launch_stop(struct pv_launch *server)
 {
    if (server->pid > 0) {
-      kill(server->pid, SIGTERM);
-      int waited = 0;
+      signal_server(server->pid, SIGTERM);
+      uint64_t deadline = pv_os_now_ns() + PV_LAUNCH_STOP_TIMEOUT_NS;
       while (waitpid(server->pid, NULL, WNOHANG) == 0) {
-         if (waited >= 2000) {
-            kill(server->pid, SIGKILL);
+         if (pv_os_now_ns() >= deadline) {
+            signal_server(server->pid, SIGKILL);
             waitpid(server->pid, NULL, 0);
             break;
          }
-         nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
-         waited += 10;
+         sleep_ns(PV_LAUNCH_STOP_POLL_NS);
       }
       server->pid = -1;
    }
-   unlink(server->socket_path);
-   rmdir(server->dir);
+   if (server->socket_path[0])
+      unlink(server->socket_path);
+   if (server->dir[0])
+      rmdir(server->dir);
 }
 
 void pv_launch_guest_env(const struct pv_launch *server, const char *venus_icd)
 {
    const char *icd = venus_icd ? venus_icd : PV_DEFAULT_VENUS_ICD;
+   /* Keep any debug flags the user set; venus only needs "vtest" among them. */
    const char *debug = getenv("VN_DEBUG");
    char list[256];
    if (debug && *debug && !strstr(debug, "vtest"))
