@@ -3,8 +3,13 @@
 #ifndef PV_CLI_H
 #define PV_CLI_H
 
+#include <stdbool.h>
+
 int pv_cli_serve(int argc, char **argv);
 int pv_cli_run(int argc, char **argv);
 int pv_cli_info(int argc, char **argv);
+/* Prints a command's usage: on stdout when asked for with --help (returns exit status 0),
+ * on stderr after a usage error (returns 2). */
+int pv_cli_usage(const char *usage, bool asked);
 
 #endif

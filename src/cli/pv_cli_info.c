@@ -158,11 +158,9 @@ int pv_cli_info(int argc, char **argv)
          verbose = true;
          break;
       case 'h':
-         fputs(usage, stdout);
-         return 0;
+         return pv_cli_usage(usage, true);
       default:
-         fputs(usage, stderr);
-         return 2;
+         return pv_cli_usage(usage, false);
       }
    }
    return protocol ? print_protocol(verbose) : print_devices();

@@ -37,11 +37,9 @@ int pv_cli_run(int argc, char **argv)
          venus_icd = optarg;
          break;
       case 'h':
-         fputs(usage, stdout);
-         return 0;
+         return pv_cli_usage(usage, true);
       default:
-         fputs(usage, stderr);
-         return 2;
+         return pv_cli_usage(usage, false);
       }
    }
    if (optind >= argc) {

@@ -42,11 +42,9 @@ int pv_cli_serve(int argc, char **argv)
          opts.print_stats = true;
          break;
       case 'h':
-         fputs(usage, stdout);
-         return 0;
+         return pv_cli_usage(usage, true);
       default:
-         fputs(usage, stderr);
-         return 2;
+         return pv_cli_usage(usage, false);
       }
    }
    if (optind != argc) {

@@ -23,6 +23,12 @@ static const char usage[] =
       "Environment: PV_LOG=error|warn|info|debug, PV_DEBUG=protocol,vtest,ring,\n"
       "PV_PERF=no_spin (turn a fast path off to measure it).\n";
 
+int pv_cli_usage(const char *text, bool asked)
+{
+   fputs(text, asked ? stdout : stderr);
+   return asked ? 0 : 2;
+}
+
 int main(int argc, char **argv)
 {
    pv_log_init("pearvisor");
