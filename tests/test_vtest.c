@@ -1,5 +1,8 @@
-/* Unit tests of the vtest server: every message Mesa 25 venus sends, malformed input, and
- * clients that leave mid-message, over a socketpair (and one real listening server). */
+/* Unit tests of the vtest transport against a fake renderer: Mesa 25's exact handshake, every
+ * command, malformed input, clients that leave mid-message, and real listening servers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -9,68 +12,100 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <poll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "fake_gpu.h"
 #include "vtest/pv_vtest.h"
+#include "vtest/pv_vtest_conn.h"
+
+/* How long a test waits for something that should happen at once before failing. */
+#define TEST_WAIT_MS 5000
+
+/* Mesa sends the process name; this one is 11 bytes with its NUL, so every message after it
+ * starts at an odd offset of the stream. */
+static const char test_name[] = "test_vtest";
 
 struct server {
    struct pv_gpu *gpu;
    int fd;
+   bool print_stats;
    pthread_t thread;
 };
 
-static void *serve(void *arg)
+static void *serve_thread(void *arg)
 {
    struct server *s = arg;
-   pv_vtest_serve_client(s->gpu, s->fd, false);
+   if (s->print_stats)
+      pv_vtest_conn_serve(s->gpu, s->fd, true);
+   else
+      pv_vtest_serve_client(s->gpu, s->fd);
    return NULL;
 }
 
-/* Starts a server thread on one end of a socketpair; returns the client end. */
-static int start(struct server *s)
+/* Starts serving one end of a socketpair on a thread; returns the client end. */
+static int start_with(struct server *s, bool print_stats)
 {
+   fake_gpu_reset();
    int sv[2];
    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-   s->gpu = pv_gpu_create(NULL);
+   *s = (struct server){.gpu = pv_gpu_create(NULL), .fd = sv[1], .print_stats = print_stats};
    assert_non_null(s->gpu);
-   s->fd = sv[1];
-   assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
+   assert_int_equal(pthread_create(&s->thread, NULL, serve_thread, s), 0);
    return sv[0];
 }
 
-/* Closes the client end and checks the server thread ends (it must, whatever state). */
+static int start(struct server *s)
+{
+   return start_with(s, false);
+}
+
+/* Closes the client end; the serving thread must return and leave no context behind. */
 static void finish(struct server *s, int client)
 {
    close(client);
    assert_int_equal(pthread_join(s->thread, NULL), 0);
    pv_gpu_destroy(s->gpu);
+   assert_int_equal(fake_gpu.contexts_destroyed, fake_gpu.contexts_created);
 }
 
 static void send_raw(int fd, const void *data, size_t size)
 {
-   assert_int_equal(send(fd, data, size, MSG_NOSIGNAL), (ssize_t)size);
+   const uint8_t *p = data;
+   while (size) {
+      ssize_t n = send(fd, p, size, MSG_NOSIGNAL);
+      assert_true(n > 0);
+      p += n;
+      size -= (size_t)n;
+   }
 }
 
 static void send_msg(int fd, uint32_t id, const uint32_t *words, uint32_t count)
 {
-   uint32_t header[2] = {count, id};
+   const uint32_t header[2] = {count, id};
    send_raw(fd, header, sizeof(header));
    if (count)
       send_raw(fd, words, count * 4u);
+}
+
+static bool wait_readable(int fd, int timeout_ms)
+{
+   struct pollfd p = {.fd = fd, .events = POLLIN};
+   return poll(&p, 1, timeout_ms) == 1;
 }
 
 static void read_exact(int fd, void *data, size_t size)
 {
    uint8_t *p = data;
    while (size) {
+      assert_true(wait_readable(fd, TEST_WAIT_MS));
       ssize_t n = read(fd, p, size);
       assert_true(n > 0);
       p += n;
@@ -89,9 +124,10 @@ static uint32_t read_reply(int fd, uint32_t id, uint32_t *words, uint32_t max)
    return header[0];
 }
 
+/* Receives the fd message the way Mesa does: a 1-byte recvmsg with room for one int. */
 static int receive_fd(int fd)
 {
-   char byte;
+   char byte = 1;
    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
    union {
       struct cmsghdr align;
@@ -101,12 +137,17 @@ static int receive_fd(int fd)
                         .msg_iovlen = 1,
                         .msg_control = control.buf,
                         .msg_controllen = sizeof(control.buf)};
-   assert_int_equal(recvmsg(fd, &msg, 0), 1);
+   assert_true(wait_readable(fd, TEST_WAIT_MS));
+   assert_int_equal(recvmsg(fd, &msg, MSG_CMSG_CLOEXEC), 1);
+   assert_int_equal(byte, 0);
    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
    assert_non_null(cmsg);
+   assert_int_equal(cmsg->cmsg_level, SOL_SOCKET);
    assert_int_equal(cmsg->cmsg_type, SCM_RIGHTS);
+   assert_int_equal(cmsg->cmsg_len, CMSG_LEN(sizeof(int)));
    int received;
    memcpy(&received, CMSG_DATA(cmsg), sizeof(int));
+   assert_true(received >= 0);
    return received;
 }
 
@@ -114,97 +155,357 @@ static int receive_fd(int fd)
 static void assert_closed(int fd)
 {
    char byte;
+   assert_true(wait_readable(fd, TEST_WAIT_MS));
    assert_int_equal(read(fd, &byte, 1), 0);
 }
 
-/* Mesa 25's exact opening (vtest.md §4), up to CONTEXT_INIT. */
-static void handshake(int fd)
+/* The connection still answers. */
+static void assert_alive(int fd)
 {
-   static const char name[] = "test";
-   uint32_t header[2] = {sizeof(name), 8}; /* CREATE_RENDERER counts bytes */
-   send_raw(fd, header, sizeof(header));
-   send_raw(fd, name, sizeof(name));
-   /* PING immediately followed by the BUSY_WAIT probe, before reading anything. */
-   const uint32_t probe[2] = {0, 0};
+   uint32_t w[1];
    send_msg(fd, 10, NULL, 0);
-   send_msg(fd, 7, probe, 2);
-   uint32_t w[64];
-   assert_int_equal(read_reply(fd, 10, w, 64), 0);
-   assert_int_equal(read_reply(fd, 7, w, 64), 1);
-   assert_int_equal(w[0], 0);
-   const uint32_t version = 3;
-   send_msg(fd, 11, &version, 1);
-   assert_int_equal(read_reply(fd, 11, w, 64), 1);
-   assert_int_equal(w[0], 3);
-   const uint32_t timeline_param = 1;
-   send_msg(fd, 15, &timeline_param, 1);
-   assert_int_equal(read_reply(fd, 15, w, 64), 2);
-   assert_int_equal(w[0], 1);
-   assert_true(w[1] > 1);
-   const uint32_t capset[2] = {4, 0};
-   send_msg(fd, 16, capset, 2);
-   assert_int_equal(read_reply(fd, 16, w, 64), 41);
-   assert_int_equal(w[0], 1);     /* valid */
-   assert_int_equal(w[1], 1);     /* wire format 1 */
-   assert_int_equal(w[5], 1);     /* supports blob id 0 */
-   assert_int_equal(w[6] & 1, 1); /* extension mask valid */
-   const uint32_t venus = 4;
-   send_msg(fd, 17, &venus, 1);
+   assert_int_equal(read_reply(fd, 10, w, 0), 0);
 }
 
-static void test_handshake_and_params(void **state)
+static void create_renderer(int fd)
+{
+   const uint32_t header[2] = {sizeof(test_name), 8}; /* CREATE_RENDERER counts bytes */
+   send_raw(fd, header, sizeof(header));
+   send_raw(fd, test_name, sizeof(test_name));
+}
+
+/* Mesa 25's exact opening (vtest.md §4), up to and including CONTEXT_INIT. */
+static void handshake(int fd)
+{
+   create_renderer(fd);
+   /* PING immediately followed by the BUSY_WAIT probe, before reading anything; the answer
+    * is exactly [0][10] then [1][7]{0}. */
+   const uint32_t probe[2 + 2 + 2] = {0, 10, 2, 7, 0, 0};
+   send_raw(fd, probe, sizeof(probe));
+   const uint32_t probe_reply[2 + 3] = {0, 10, 1, 7, 0};
+   uint32_t got[5];
+   read_exact(fd, got, sizeof(got));
+   assert_memory_equal(got, probe_reply, sizeof(probe_reply));
+
+   const uint32_t version[3] = {1, 11, 3}, version_reply[3] = {1, 11, 3};
+   send_raw(fd, version, sizeof(version));
+   read_exact(fd, got, sizeof(version_reply));
+   assert_memory_equal(got, version_reply, sizeof(version_reply));
+
+   const uint32_t param[3] = {1, 15, 1}, param_reply[4] = {2, 15, 1, PV_GPU_MAX_TIMELINES};
+   send_raw(fd, param, sizeof(param));
+   read_exact(fd, got, sizeof(param_reply));
+   assert_memory_equal(got, param_reply, sizeof(param_reply));
+
+   const uint32_t capset[4] = {2, 16, 4, 0}, capset_header[3] = {41, 16, 1};
+   send_raw(fd, capset, sizeof(capset));
+   read_exact(fd, got, sizeof(capset_header));
+   assert_memory_equal(got, capset_header, sizeof(capset_header));
+   uint8_t data[PV_GPU_CAPSET_MAX_SIZE], expected[PV_GPU_CAPSET_MAX_SIZE];
+   read_exact(fd, data, sizeof(data));
+   fake_gpu_capset(expected);
+   assert_memory_equal(data, expected, sizeof(expected));
+
+   const uint32_t init[3] = {1, 17, 4};
+   send_raw(fd, init, sizeof(init));
+}
+
+/* RESOURCE_CREATE_BLOB; returns the resource id, the received fd in *blob_fd. */
+static uint32_t create_blob(int fd, uint32_t type, uint32_t flags, uint64_t size, uint64_t id,
+                            int *blob_fd)
+{
+   const uint32_t blob[6] = {
+         type, flags, (uint32_t)size, (uint32_t)(size >> 32), (uint32_t)id, (uint32_t)(id >> 32)};
+   send_msg(fd, 18, blob, 6);
+   uint32_t res_id;
+   assert_int_equal(read_reply(fd, 18, &res_id, 1), 1);
+   *blob_fd = receive_fd(fd);
+   return res_id;
+}
+
+static void check_mappable(int fd, size_t size)
+{
+   struct stat st;
+   assert_int_equal(fstat(fd, &st), 0);
+   assert_int_equal(st.st_size, (off_t)size);
+   uint8_t *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+   assert_true(map != MAP_FAILED);
+   assert_int_equal(map[size - 1], 0);
+   map[0] = 0x5a;
+   munmap(map, size);
+}
+
+static void test_mesa_handshake(void **state)
+{
+   struct server s;
+   int fd = start(&s);
+   handshake(fd);
+   /* Nothing may follow the replies: the guest would read it as the next reply. */
+   assert_false(wait_readable(fd, 50));
+
+   /* The instance ring's shared memory: not a page multiple (pitfalls.md #11). */
+   int ring_fd;
+   uint32_t ring_res = create_blob(fd, 2, 1, 131268, 0, &ring_fd);
+   assert_int_not_equal(ring_res, 0);
+   check_mappable(ring_fd, 131268);
+   close(ring_fd);
+   assert_int_equal(fake_gpu.contexts_created, 1);
+   assert_int_equal(fake_gpu.capset_id, 4);
+   assert_string_equal(fake_gpu.debug_name, test_name);
+   assert_int_equal(fake_gpu.blob_type, 2);
+   assert_int_equal(fake_gpu.blob_flags, 1);
+   assert_int_equal(fake_gpu.blob_size, 131268);
+   assert_int_equal(fake_gpu.blob_id, 0);
+
+   /* [42][24]: one batch {RING_IDX, offset 7, 35 dwords, syncs at 42, none, CPU timeline}. */
+   uint32_t submit[42] = {1, 1, 7, 35, 42, 0, 0};
+   for (uint32_t i = 7; i < 42; i++)
+      submit[i] = 0xc0de0000 + i;
+   send_msg(fd, 24, submit, 42);
+
+   int pool_fd;
+   uint32_t pool_res = create_blob(fd, 2, 1, 1 << 20, 0, &pool_fd);
+   assert_int_not_equal(pool_res, 0);
+   assert_int_not_equal(pool_res, ring_res);
+   check_mappable(pool_fd, 1 << 20);
+   close(pool_fd);
+
+   assert_int_equal(fake_gpu.submits, 1);
+   assert_int_equal(fake_gpu.submitted_size, 35 * 4);
+   assert_memory_equal(fake_gpu.submitted, submit + 7, 35 * 4);
+   assert_false(fake_gpu.submit_misaligned);
+   finish(&s, fd);
+   assert_int_equal(fake_gpu.contexts_destroyed, 1);
+}
+
+/* A whole burst in one write, as read ahead by the server: after the odd-length name every
+ * payload must still reach the renderer 4-byte aligned, and in order. */
+static void test_burst_after_odd_length_name(void **state)
+{
+   struct server s;
+   int fd = start(&s);
+   uint8_t burst[8 + sizeof(test_name) + 12 + 2 * (8 + 4 * 9) + 8];
+   size_t n = 0;
+   const uint32_t create[2] = {sizeof(test_name), 8}, init[3] = {1, 17, 4}, ping[2] = {0, 10};
+   const uint32_t submit[2 + 9] = {9, 24, 1, 1, 7, 2, 9, 0, 0, 0xaaaa5555, 0x12345678};
+   memcpy(burst + n, create, sizeof(create));
+   n += sizeof(create);
+   memcpy(burst + n, test_name, sizeof(test_name));
+   n += sizeof(test_name);
+   memcpy(burst + n, init, sizeof(init));
+   n += sizeof(init);
+   for (int i = 0; i < 2; i++) {
+      memcpy(burst + n, submit, sizeof(submit));
+      n += sizeof(submit);
+   }
+   memcpy(burst + n, ping, sizeof(ping));
+   n += sizeof(ping);
+   assert_int_equal(n, sizeof(burst));
+   send_raw(fd, burst, n);
+   uint32_t w[1];
+   assert_int_equal(read_reply(fd, 10, w, 0), 0);
+   assert_int_equal(fake_gpu.submits, 2);
+   assert_false(fake_gpu.submit_misaligned);
+   assert_int_equal(fake_gpu.submitted_size, 16);
+   assert_memory_equal(fake_gpu.submitted, submit + 9, 8);
+   assert_memory_equal(fake_gpu.submitted + 8, submit + 9, 8);
+   finish(&s, fd);
+}
+
+static void test_params_versions_capsets(void **state)
 {
    struct server s;
    int fd = start(&s);
    handshake(fd);
    uint32_t w[64];
-   const uint32_t unknown_param = 99, old_capset[2] = {1, 0};
+   const uint32_t unknown_param = 2;
    send_msg(fd, 15, &unknown_param, 1);
    assert_int_equal(read_reply(fd, 15, w, 64), 2);
    assert_int_equal(w[0], 0);
-   send_msg(fd, 16, old_capset, 2);
+   assert_int_equal(w[1], 0);
+   const uint32_t virgl_capset[2] = {1, 0}, venus_v1[2] = {4, 1};
+   send_msg(fd, 16, virgl_capset, 2);
    assert_int_equal(read_reply(fd, 16, w, 64), 1);
    assert_int_equal(w[0], 0);
-   const uint32_t newer = 9;
+   send_msg(fd, 16, venus_v1, 2);
+   assert_int_equal(read_reply(fd, 16, w, 64), 1);
+   assert_int_equal(w[0], 0);
+   const uint32_t older = 2, newer = 9;
+   send_msg(fd, 11, &older, 1);
+   read_reply(fd, 11, w, 64);
+   assert_int_equal(w[0], 2);
    send_msg(fd, 11, &newer, 1);
    read_reply(fd, 11, w, 64);
    assert_int_equal(w[0], 3);
+   /* A later probe is answered the same way. */
+   const uint32_t probe[2] = {0, 0};
+   send_msg(fd, 7, probe, 2);
+   assert_int_equal(read_reply(fd, 7, w, 64), 1);
+   assert_int_equal(w[0], 0);
    finish(&s, fd);
 }
 
-static void test_blob_fd_is_mappable(void **state)
+static void test_blobs(void **state)
 {
    struct server s;
    int fd = start(&s);
    handshake(fd);
-   /* The instance ring's shared memory: not a page multiple (pitfalls.md #11). */
-   const uint32_t blob[6] = {2, 1, 131268, 0, 0, 0};
-   send_msg(fd, 18, blob, 6);
-   uint32_t w[4];
-   assert_int_equal(read_reply(fd, 18, w, 4), 1);
-   assert_int_not_equal(w[0], 0);
-   int shm = receive_fd(fd);
-   uint8_t *map = mmap(NULL, 131268, PROT_READ | PROT_WRITE, MAP_SHARED, shm, 0);
-   assert_true(map != MAP_FAILED);
-   assert_int_equal(map[131267], 0); /* zero-filled */
-   munmap(map, 131268);
-   close(shm);
-   send_msg(fd, 3, w, 1); /* RESOURCE_UNREF */
-   /* A blob for memory that does not exist: vtest has no error reply, and the guest aborts
-    * without an fd, so the answer is resource 0 with an fd whose mapping fails. */
-   const uint32_t no_memory[6] = {2, 1, 4096, 0, 77, 0};
-   send_msg(fd, 18, no_memory, 6);
-   assert_int_equal(read_reply(fd, 18, w, 4), 1);
-   assert_int_equal(w[0], 0);
-   int empty = receive_fd(fd);
-   assert_true(mmap(NULL, 4096, PROT_READ, MAP_SHARED, empty, 0) == MAP_FAILED ||
-               lseek(empty, 0, SEEK_END) == 0);
-   close(empty);
-   const uint32_t bogus = 12345;
-   send_msg(fd, 3, &bogus, 1); /* unknown ids are ignored */
-   send_msg(fd, 10, NULL, 0);
-   assert_int_equal(read_reply(fd, 10, w, 4), 0);
+   /* Device memory: a 64-bit Venus object id, mappable and shareable. */
+   int mem_fd;
+   uint32_t res = create_blob(fd, 2, 3, 8192, 0x100000007ull, &mem_fd);
+   assert_int_not_equal(res, 0);
+   check_mappable(mem_fd, 8192);
+   close(mem_fd);
+   assert_int_equal(fake_gpu.blob_flags, 3);
+   assert_int_equal(fake_gpu.blob_size, 8192);
+   assert_int_equal(fake_gpu.blob_id, 0x100000007ull);
+
+   send_msg(fd, 3, &res, 1);
+   const uint32_t unknown = 12345;
+   send_msg(fd, 3, &unknown, 1);
+   assert_alive(fd);
+   assert_int_equal(fake_gpu.unref_count, 2);
+   assert_int_equal(fake_gpu.unrefs[0], res);
+   assert_int_equal(fake_gpu.unrefs[1], unknown);
+
+   /* A blob the renderer refuses: resource 0 and an fd the guest cannot map, so its mmap
+    * fails instead of the guest aborting for want of an fd. */
+   fake_gpu.fail_blobs = true;
+   int bad_fd;
+   assert_int_equal(create_blob(fd, 2, 1, 4096, 77, &bad_fd), 0);
+   assert_true(mmap(NULL, 4096, PROT_READ, MAP_SHARED, bad_fd, 0) == MAP_FAILED);
+   close(bad_fd);
+   assert_alive(fd);
    finish(&s, fd);
+}
+
+static void test_submit_batches_and_syncs(void **state)
+{
+   struct server s;
+   int fd = start(&s);
+   handshake(fd);
+   uint32_t w[8];
+   uint32_t ids[2];
+   for (int i = 0; i < 2; i++) {
+      const uint32_t zero[2] = {0, 0};
+      send_msg(fd, 19, zero, 2);
+      assert_int_equal(read_reply(fd, 19, w, 8), 1);
+      ids[i] = w[0];
+      assert_int_not_equal(ids[i], 0);
+   }
+   assert_int_not_equal(ids[0], ids[1]);
+
+   /* Two batches with the 6-dword protocol-3 stride: commands of batch 0 at 13 (2 dwords) and
+    * of batch 1 at 15 (3 dwords); batch 0 sets sync 0 on the CPU timeline, batch 1 sets
+    * sync 1 (to a 64-bit value) on timeline 3. */
+   uint32_t submit[24] = {2, 1, 13, 2, 18, 1, 0, 1, 15, 3, 21, 1, 3};
+   for (uint32_t i = 13; i < 18; i++)
+      submit[i] = 0xba7c0000 + i;
+   submit[18] = ids[0];
+   submit[19] = 7;
+   submit[20] = 0;
+   submit[21] = ids[1];
+   submit[22] = 8;
+   submit[23] = 1;
+   send_msg(fd, 24, submit, 24);
+   send_msg(fd, 21, &ids[0], 1);
+   read_reply(fd, 21, w, 8);
+   assert_int_equal(w[0], 7); /* the CPU timeline is done at once */
+   assert_int_equal(fake_gpu.submits, 2);
+   assert_int_equal(fake_gpu.submitted_size, 5 * 4);
+   assert_memory_equal(fake_gpu.submitted, submit + 13, 5 * 4);
+   assert_false(fake_gpu.submit_misaligned);
+   assert_int_equal(fake_gpu.fence_count, 1);
+   assert_int_equal(fake_gpu.fences[0].ring_idx, 3);
+
+   /* Timeline 3's fence: the sync changes only when the renderer retires it, and a wait for
+    * that value fires then. */
+   const uint32_t wait[5] = {0, 0xffffffff, ids[1], 8, 1};
+   send_msg(fd, 23, wait, 5);
+   assert_int_equal(read_reply(fd, 23, w, 8), 0);
+   int efd = receive_fd(fd);
+   send_msg(fd, 21, &ids[1], 1);
+   read_reply(fd, 21, w, 8);
+   assert_int_equal(w[0], 0);
+   assert_false(wait_readable(efd, 0));
+   fake_gpu_retire(3);
+   assert_true(wait_readable(efd, TEST_WAIT_MS));
+   close(efd);
+   send_msg(fd, 21, &ids[1], 1);
+   read_reply(fd, 21, w, 8);
+   assert_int_equal(w[0], 8);
+   assert_int_equal(w[1], 1);
+
+   /* Without the RING_IDX flag the ring_idx field means nothing: CPU timeline. */
+   const uint32_t no_flag[10] = {1, 0, 7, 0, 7, 1, 5, ids[0], 9, 0};
+   send_msg(fd, 24, no_flag, 10);
+   send_msg(fd, 21, &ids[0], 1);
+   read_reply(fd, 21, w, 8);
+   assert_int_equal(w[0], 9);
+
+   /* An invalid timeline and an unknown sync are logged; the connection goes on. */
+   const uint32_t bad_ring[10] = {1, 1, 7, 0, 7, 1, 70, ids[0], 11, 0};
+   send_msg(fd, 24, bad_ring, 10);
+   const uint32_t bad_sync[10] = {1, 1, 7, 0, 7, 1, 2, 999, 11, 0};
+   send_msg(fd, 24, bad_sync, 10);
+   send_msg(fd, 21, &ids[0], 1);
+   read_reply(fd, 21, w, 8);
+   assert_int_equal(w[0], 9);
+   assert_int_equal(fake_gpu.fence_count, 0);
+
+   /* A fence whose sync is gone before it retires does not touch the sync reusing its id. */
+   const uint32_t pending[10] = {1, 1, 7, 0, 7, 1, 2, ids[0], 50, 0};
+   send_msg(fd, 24, pending, 10);
+   send_msg(fd, 20, &ids[0], 1);
+   const uint32_t zero[2] = {0, 0};
+   send_msg(fd, 19, zero, 2);
+   read_reply(fd, 19, w, 8);
+   uint32_t reused = w[0];
+   fake_gpu_retire(2);
+   send_msg(fd, 21, &reused, 1);
+   read_reply(fd, 21, w, 8);
+   assert_int_equal(w[0], 0);
+   finish(&s, fd);
+}
+
+static uint32_t sync_create(int fd, uint64_t value)
+{
+   const uint32_t initial[2] = {(uint32_t)value, (uint32_t)(value >> 32)};
+   uint32_t id;
+   send_msg(fd, 19, initial, 2);
+   assert_int_equal(read_reply(fd, 19, &id, 1), 1);
+   assert_int_not_equal(id, 0);
+   return id;
+}
+
+static uint64_t sync_read(int fd, uint32_t id)
+{
+   uint32_t w[2];
+   send_msg(fd, 21, &id, 1);
+   assert_int_equal(read_reply(fd, 21, w, 2), 2);
+   return w[0] | (uint64_t)w[1] << 32;
+}
+
+static void sync_write(int fd, uint32_t id, uint64_t value)
+{
+   const uint32_t write[3] = {id, (uint32_t)value, (uint32_t)(value >> 32)};
+   send_msg(fd, 22, write, 3);
+}
+
+/* SYNC_WAIT for (id, value) pairs; returns the eventfd. */
+static int sync_wait(int fd, bool any, uint32_t timeout_ms, const uint32_t *ids,
+                     const uint64_t *values, uint32_t count)
+{
+   uint32_t w[2 + 3 * 4] = {any ? 1 : 0, timeout_ms};
+   for (uint32_t i = 0; i < count; i++) {
+      w[2 + 3 * i] = ids[i];
+      w[3 + 3 * i] = (uint32_t)values[i];
+      w[4 + 3 * i] = (uint32_t)(values[i] >> 32);
+   }
+   send_msg(fd, 23, w, 2 + 3 * count);
+   uint32_t none[1];
+   assert_int_equal(read_reply(fd, 23, none, 0), 0);
+   return receive_fd(fd);
 }
 
 static void test_syncs(void **state)
@@ -212,36 +513,65 @@ static void test_syncs(void **state)
    struct server s;
    int fd = start(&s);
    handshake(fd);
-   uint32_t w[8];
-   const uint32_t initial[2] = {5, 0};
-   send_msg(fd, 19, initial, 2);
-   assert_int_equal(read_reply(fd, 19, w, 8), 1);
-   uint32_t id = w[0];
-   assert_int_not_equal(id, 0);
-   send_msg(fd, 21, &id, 1);
-   read_reply(fd, 21, w, 8);
-   assert_int_equal(w[0], 5);
-   /* A wait not yet satisfied: its eventfd must become readable after the write. */
-   const uint32_t wait[5] = {0, 1000, id, 9, 0};
-   send_msg(fd, 23, wait, 5);
-   assert_int_equal(read_reply(fd, 23, w, 8), 0);
-   int efd = receive_fd(fd);
-   struct pollfd p = {.fd = efd, .events = POLLIN};
-   assert_int_equal(poll(&p, 1, 0), 0);
-   const uint32_t write[3] = {id, 9, 0};
-   send_msg(fd, 22, write, 3);
-   send_msg(fd, 21, &id, 1);
-   read_reply(fd, 21, w, 8);
-   assert_int_equal(w[0], 9);
-   assert_int_equal(poll(&p, 1, 1000), 1);
+   uint32_t a = sync_create(fd, 5), b = sync_create(fd, 0x100000000ull);
+   assert_int_equal(sync_read(fd, a), 5);
+   assert_int_equal(sync_read(fd, b), 0x100000000ull);
+
+   /* All of: fires only when both are reached. */
+   const uint32_t ab[2] = {a, b};
+   const uint64_t all_values[2] = {9, 0x100000001ull};
+   int all = sync_wait(fd, false, 0xffffffff, ab, all_values, 2);
+   assert_false(wait_readable(all, 0));
+   sync_write(fd, a, 9);
+   assert_int_equal(sync_read(fd, a), 9);
+   assert_false(wait_readable(all, 0));
+   sync_write(fd, b, 0x100000001ull);
+   assert_true(wait_readable(all, TEST_WAIT_MS));
+   close(all);
+
+   /* Any of, and one already satisfied: readable at once. */
+   const uint64_t any_values[2] = {100, 1};
+   int any = sync_wait(fd, true, 1000, ab, any_values, 2);
+   assert_true(wait_readable(any, TEST_WAIT_MS));
+   close(any);
+
+   /* A write stores the value as given: smaller resets. */
+   sync_write(fd, a, 2);
+   assert_int_equal(sync_read(fd, a), 2);
+
+   /* Expired waits are dropped: timeout 0 at once, 50 ms after 50 ms; neither fires later. */
+   const uint64_t three[1] = {3};
+   int now = sync_wait(fd, false, 0, &a, three, 1);
+   int soon = sync_wait(fd, false, 50, &a, three, 1);
+   struct timespec pause = {.tv_nsec = 100 * 1000 * 1000};
+   nanosleep(&pause, NULL);
+   sync_write(fd, a, 3);
+   assert_int_equal(sync_read(fd, a), 3);
+   assert_false(wait_readable(now, 50));
+   assert_false(wait_readable(soon, 0));
+   close(now);
+   close(soon);
+
+   /* Unref: the id is gone. */
+   send_msg(fd, 20, &a, 1);
+   assert_int_equal(sync_read(fd, a), 0);
+   send_msg(fd, 20, &a, 1); /* again: logged, ignored */
+   sync_write(fd, a, 1);    /* unknown: logged, ignored */
+   assert_alive(fd);
+   finish(&s, fd);
+}
+
+/* Syncs live in the connection: they work without CONTEXT_INIT. */
+static void test_syncs_without_context(void **state)
+{
+   struct server s;
+   int fd = start(&s);
+   create_renderer(fd);
+   uint32_t id = sync_create(fd, 1);
+   const uint64_t one[1] = {1};
+   int efd = sync_wait(fd, false, 0, &id, one, 1);
+   assert_true(wait_readable(efd, TEST_WAIT_MS));
    close(efd);
-   /* SUBMIT_CMD2 with no commands and one sync on the CPU timeline: set at once. */
-   const uint32_t submit[1 + 6 + 3] = {1, 1, 7, 0, 7, 1, 0, id, 42, 0};
-   send_msg(fd, 24, submit, 10);
-   send_msg(fd, 21, &id, 1);
-   read_reply(fd, 21, w, 8);
-   assert_int_equal(w[0], 42);
-   send_msg(fd, 20, &id, 1);
    finish(&s, fd);
 }
 
@@ -251,64 +581,103 @@ static void test_fatal_context_keeps_answering(void **state)
    struct server s;
    int fd = start(&s);
    handshake(fd);
-   /* vkNotifyRingMESA for a ring that does not exist. */
-   const uint32_t submit[1 + 6 + 6] = {1, 1, 7, 6, 13, 0, 0, 190, 0, 0xdead, 0, 1, 0};
-   send_msg(fd, 24, submit, 13);
-   uint32_t w[4];
-   send_msg(fd, 10, NULL, 0);
-   assert_int_equal(read_reply(fd, 10, w, 4), 0);
-   const uint32_t blob[6] = {2, 1, 4096, 0, 0, 0};
-   send_msg(fd, 18, blob, 6);
-   read_reply(fd, 18, w, 4);
-   close(receive_fd(fd));
+   fake_gpu.fatal_submits = true;
+   uint32_t id = sync_create(fd, 0);
+   const uint32_t submit[1 + 6 + 2 + 3] = {1, 1, 7, 2, 9, 1, 0, 0xdead, 0xbeef, id, 4, 0};
+   send_msg(fd, 24, submit, 12);
+   send_msg(fd, 24, submit, 12);
+   assert_alive(fd);
+   assert_int_equal(fake_gpu.submits, 2);
+   assert_int_equal(sync_read(fd, id), 4);
+   int blob_fd;
+   assert_int_not_equal(create_blob(fd, 2, 1, 4096, 0, &blob_fd), 0);
+   close(blob_fd);
    finish(&s, fd);
 }
 
-static void test_unknown_command_is_skipped(void **state)
+static void test_unknown_and_legacy_commands_are_skipped(void **state)
 {
    struct server s;
    int fd = start(&s);
    handshake(fd);
    const uint32_t junk[3] = {1, 2, 3};
-   send_msg(fd, 99, junk, 3); /* unknown */
-   send_msg(fd, 6, junk, 3);  /* legacy virgl SUBMIT_CMD */
-   uint32_t w[4];
-   send_msg(fd, 10, NULL, 0);
-   assert_int_equal(read_reply(fd, 10, w, 4), 0);
+   send_msg(fd, 99, junk, 3);         /* unknown */
+   send_msg(fd, 99, junk, 3);         /* again: logged once */
+   send_msg(fd, 6, junk, 3);          /* legacy SUBMIT_CMD */
+   send_msg(fd, 1, NULL, 0);          /* legacy GET_CAPS: no reply can be given */
+   send_msg(fd, 0, NULL, 0);          /* id 0 */
+   send_msg(fd, 0xffffffff, junk, 2); /* far out of range */
+   /* A sane but large payload is read and skipped, and the buffer grows for it. */
+   size_t words = 1u << 20;
+   uint32_t *big = calloc(words, 4);
+   assert_non_null(big);
+   send_msg(fd, 200, big, (uint32_t)words);
+   free(big);
+   /* The first reply is the PING's: nothing was answered for the skipped commands. */
+   assert_alive(fd);
+   assert_int_equal(fake_gpu.submits, 0);
    finish(&s, fd);
 }
 
-static void test_bad_length_closes(void **state)
+static void test_bad_lengths_close(void **state)
 {
-   struct server s;
-   int fd = start(&s);
-   handshake(fd);
-   uint32_t header[2] = {0x40000000, 24}; /* 4 GiB of SUBMIT_CMD2 */
-   send_raw(fd, header, sizeof(header));
-   assert_closed(fd);
-   finish(&s, fd);
+   static const uint32_t headers[][2] = {
+         {0x40000000, 24},          /* 4 GiB of SUBMIT_CMD2 */
+         {(64u << 20) / 4 + 1, 99}, /* one dword over 64 MiB, even for an unknown id */
+         {0xffffffff, 8},           /* CREATE_RENDERER counts bytes: 4 GiB */
+   };
+   for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+      struct server s;
+      int fd = start(&s);
+      if (headers[i][1] != 8)
+         handshake(fd);
+      send_raw(fd, headers[i], sizeof(headers[i]));
+      assert_closed(fd);
+      finish(&s, fd);
+   }
+}
+
+static void test_short_payloads_close(void **state)
+{
+   static const uint32_t cases[][2] = {
+         {18, 2}, /* RESOURCE_CREATE_BLOB needs 6 */
+         {7, 1},  /* BUSY_WAIT needs 2 */
+         {24, 0}, /* SUBMIT_CMD2 needs its batch count */
+         {23, 4}, /* SYNC_WAIT: 2 + 3 per sync */
+         {22, 2}, /* SYNC_WRITE needs 3 */
+   };
+   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+      struct server s;
+      int fd = start(&s);
+      handshake(fd);
+      const uint32_t words[4] = {1, 1, 0, 0};
+      send_msg(fd, cases[i][0], words, cases[i][1]);
+      assert_closed(fd);
+      finish(&s, fd);
+   }
 }
 
 static void test_batch_outside_payload_closes(void **state)
 {
-   struct server s;
-   int fd = start(&s);
-   handshake(fd);
-   const uint32_t submit[7] = {1, 1, 7, 1000, 7, 0, 0}; /* 1000 dwords at offset 7 */
-   send_msg(fd, 24, submit, 7);
-   assert_closed(fd);
-   finish(&s, fd);
-}
-
-static void test_short_payload_closes(void **state)
-{
-   struct server s;
-   int fd = start(&s);
-   handshake(fd);
-   const uint32_t blob[2] = {2, 1}; /* RESOURCE_CREATE_BLOB needs 6 dwords */
-   send_msg(fd, 18, blob, 2);
-   assert_closed(fd);
-   finish(&s, fd);
+   static const uint32_t cases[][14] = {
+         {2, 1, 7, 0, 7, 0, 0},              /* two batch records in 7 dwords */
+         {1, 1, 7, 1000, 7, 0, 0},           /* 1000 command dwords at 7 */
+         {1, 1, 7, 0, 7, 5, 0},              /* 5 syncs at 7 */
+         {1, 1, 0xffffffff, 2, 7, 0, 0},     /* offset + size wraps in 32 bits */
+         {1, 1, 7, 0, 0xfffffffe, 1, 0},     /* sync offset wraps */
+         {1, 1, 7, 0, 7, 0x55555556, 0},     /* 3 * sync_count wraps */
+         {2, 1, 13, 1, 14, 0, 0, 1, 13, 99}, /* batch 0 fine, batch 1 not: nothing runs */
+   };
+   static const uint32_t lengths[] = {7, 7, 7, 7, 7, 7, 14};
+   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+      struct server s;
+      int fd = start(&s);
+      handshake(fd);
+      send_msg(fd, 24, cases[i], lengths[i]);
+      assert_closed(fd);
+      assert_int_equal(fake_gpu.submits, 0);
+      finish(&s, fd);
+   }
 }
 
 static void test_before_create_renderer_closes(void **state)
@@ -320,110 +689,261 @@ static void test_before_create_renderer_closes(void **state)
    finish(&s, fd);
 }
 
-static void test_blob_before_context_closes(void **state)
+/* Commands that need a context, before CONTEXT_INIT (or after a refused one): logged, the
+ * connection answers what it can. */
+static void test_commands_before_context_init(void **state)
 {
    struct server s;
    int fd = start(&s);
-   static const char name[] = "x";
-   uint32_t header[2] = {sizeof(name), 8};
-   send_raw(fd, header, sizeof(header));
-   send_raw(fd, name, sizeof(name));
-   const uint32_t blob[6] = {2, 1, 4096, 0, 0, 0};
-   send_msg(fd, 18, blob, 6);
-   assert_closed(fd);
+   create_renderer(fd);
+   int blob_fd;
+   assert_int_equal(create_blob(fd, 2, 1, 4096, 0, &blob_fd), 0);
+   assert_true(mmap(NULL, 4096, PROT_READ, MAP_SHARED, blob_fd, 0) == MAP_FAILED);
+   close(blob_fd);
+   const uint32_t submit[9] = {1, 1, 7, 2, 9, 0, 0, 1, 2};
+   send_msg(fd, 24, submit, 9);
+   const uint32_t res = 1;
+   send_msg(fd, 3, &res, 1);
+   const uint32_t unserved = 6;
+   send_msg(fd, 17, &unserved, 1);
+   send_msg(fd, 24, submit, 9);
+   assert_alive(fd);
+   assert_int_equal(fake_gpu.contexts_created, 0);
+   assert_int_equal(fake_gpu.blobs, 0);
+   assert_int_equal(fake_gpu.submits, 0);
+   assert_int_equal(fake_gpu.unref_count, 0);
+   /* The guest may still init a capset that is served. */
+   const uint32_t venus = 4;
+   send_msg(fd, 17, &venus, 1);
+   assert_int_not_equal(create_blob(fd, 2, 1, 4096, 0, &blob_fd), 0);
+   close(blob_fd);
+   assert_int_equal(fake_gpu.contexts_created, 1);
    finish(&s, fd);
 }
 
-static void test_second_context_init_other_capset_closes(void **state)
+static void test_second_context_init(void **state)
 {
    struct server s;
    int fd = start(&s);
    handshake(fd);
-   const uint32_t again = 4, other = 6;
-   send_msg(fd, 17, &again, 1); /* same capset: a no-op */
-   uint32_t w[4];
-   send_msg(fd, 10, NULL, 0);
-   read_reply(fd, 10, w, 4);
-   send_msg(fd, 17, &other, 1);
-   assert_closed(fd);
+   const uint32_t same = 4, other = 6;
+   send_msg(fd, 17, &same, 1);  /* a no-op */
+   send_msg(fd, 17, &other, 1); /* an error: logged, ignored */
+   assert_alive(fd);
+   assert_int_equal(fake_gpu.contexts_created, 1);
+   int blob_fd;
+   assert_int_not_equal(create_blob(fd, 2, 1, 4096, 0, &blob_fd), 0);
+   close(blob_fd);
    finish(&s, fd);
 }
 
-/* The client leaves at every byte of a message: the serving thread must always return. */
+/* The client leaves at every byte of CREATE_RENDERER, and of a SUBMIT_CMD2 after the
+ * handshake: the serving thread must always return and destroy the context. */
 static void test_disconnect_mid_message(void **state)
 {
-   uint8_t msg[8 + 24];
-   const uint32_t header[2] = {6, 18}, blob[6] = {2, 1, 4096, 0, 0, 0};
-   memcpy(msg, header, 8);
-   memcpy(msg + 8, blob, 24);
-   for (size_t cut = 0; cut < sizeof(msg); cut++) {
+   uint8_t create[8 + sizeof(test_name)];
+   const uint32_t create_header[2] = {sizeof(test_name), 8};
+   memcpy(create, create_header, 8);
+   memcpy(create + 8, test_name, sizeof(test_name));
+   for (size_t cut = 1; cut < sizeof(create); cut++) {
+      struct server s;
+      int fd = start(&s);
+      send_raw(fd, create, cut);
+      finish(&s, fd);
+   }
+   const uint32_t submit[2 + 10] = {10, 24, 1, 1, 7, 3, 10, 0, 0, 1, 2, 3};
+   for (size_t cut = 0; cut < sizeof(submit); cut++) {
       struct server s;
       int fd = start(&s);
       handshake(fd);
-      if (cut)
-         send_raw(fd, msg, cut);
+      send_raw(fd, submit, cut);
       finish(&s, fd);
+      assert_int_equal(fake_gpu.contexts_destroyed, 1);
+      assert_int_equal(fake_gpu.submits, 0);
    }
 }
 
-/* A real listening server survives a client that leaves mid-message and serves the next. */
-static void test_server_survives_dead_client(void **state)
+/* --stats reads the context's stats before and after release. */
+static void test_stats_on_disconnect(void **state)
 {
-   char dir[] = "/tmp/pv-test-vtest-XXXXXX";
-   assert_non_null(mkdtemp(dir));
+   struct server s;
+   int fd = start_with(&s, true);
+   handshake(fd);
+   assert_alive(fd);
+   finish(&s, fd);
+   assert_int_equal(fake_gpu.stats_calls, 2);
+   assert_int_equal(fake_gpu.contexts_released, 1);
+}
+
+/* --- real listening servers --- */
+
+struct listening {
+   char dir[32];
    char path[64];
-   snprintf(path, sizeof(path), "%.40s/sock", dir);
+   pid_t pid;
+};
+
+static void listen_path(struct listening *l)
+{
+   strcpy(l->dir, "/tmp/pv-test-vtest-XXXXXX");
+   assert_non_null(mkdtemp(l->dir));
+   snprintf(l->path, sizeof(l->path), "%s/sock", l->dir);
+}
+
+static pid_t serve_in_child(const char *path, bool no_fork)
+{
    pid_t pid = fork();
+   assert_true(pid >= 0);
    if (pid == 0) {
-      struct pv_vtest_options options = {.socket_path = path};
+      const struct pv_vtest_options options = {.socket_path = path, .no_fork = no_fork};
       _exit(pv_vtest_serve(&options));
    }
+   return pid;
+}
+
+/* Connects, retrying while the server starts. */
+static int connect_to(const char *path)
+{
    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-   memcpy(addr.sun_path, path, sizeof(path));
-   int fds[2];
-   for (int i = 0; i < 2; i++) {
-      fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
-      int tries = 0;
-      while (connect(fds[i], (struct sockaddr *)&addr, sizeof(addr)) != 0 && tries++ < 500)
-         usleep(10000);
-      assert_true(tries < 500);
-      if (i == 0) {
-         const uint32_t partial[2] = {100, 24};
-         send_raw(fds[0], partial, sizeof(partial));
-         send_raw(fds[0], partial, 4);
-         close(fds[0]);
-      }
+   strcpy(addr.sun_path, path);
+   for (int tries = 0; tries < TEST_WAIT_MS / 10; tries++) {
+      int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      assert_true(fd >= 0);
+      if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+         return fd;
+      close(fd);
+      usleep(10000);
    }
-   handshake(fds[1]);
-   uint32_t w[4];
-   send_msg(fds[1], 10, NULL, 0);
-   assert_int_equal(read_reply(fds[1], 10, w, 4), 0);
-   close(fds[1]);
-   kill(pid, SIGTERM);
+   fail_msg("no server on %s", path);
+   return -1;
+}
+
+/* Waits for a child's exit status, failing the test if it takes too long. */
+static int wait_exit(pid_t pid)
+{
    int status;
-   assert_int_equal(waitpid(pid, &status, 0), pid);
-   assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-   assert_int_equal(access(path, F_OK), -1); /* the socket is removed */
-   rmdir(dir);
+   for (int tries = 0; tries < TEST_WAIT_MS / 10; tries++) {
+      pid_t done = waitpid(pid, &status, WNOHANG);
+      assert_true(done >= 0);
+      if (done == pid)
+         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      usleep(10000);
+   }
+   kill(pid, SIGKILL);
+   waitpid(pid, &status, 0);
+   fail_msg("server %d did not exit", (int)pid);
+   return -1;
+}
+
+/* A dead client's garbage, then a whole guest session. */
+static void dead_then_live_client(const char *path)
+{
+   int dead = connect_to(path);
+   const uint32_t partial[3] = {100, 24, 1};
+   send_raw(dead, partial, sizeof(partial));
+   close(dead);
+   int fd = connect_to(path);
+   handshake(fd);
+   int blob_fd;
+   assert_int_not_equal(create_blob(fd, 2, 1, 131268, 0, &blob_fd), 0);
+   check_mappable(blob_fd, 131268);
+   close(blob_fd);
+   assert_alive(fd);
+   close(fd);
+}
+
+static void test_server_survives_dead_client(void **state)
+{
+   struct listening l;
+   listen_path(&l);
+   /* A stale socket of an earlier run: bound, never listened on, left behind. */
+   struct sockaddr_un addr = {.sun_family = AF_UNIX};
+   strcpy(addr.sun_path, l.path);
+   int stale = socket(AF_UNIX, SOCK_STREAM, 0);
+   assert_int_equal(bind(stale, (struct sockaddr *)&addr, sizeof(addr)), 0);
+   close(stale);
+
+   pid_t pid = serve_in_child(l.path, false);
+   dead_then_live_client(l.path);
+   /* A client that sends a bad length is dropped; the server goes on. */
+   int bad = connect_to(l.path);
+   const uint32_t huge[2] = {0x40000000, 8};
+   send_raw(bad, huge, sizeof(huge));
+   assert_closed(bad);
+   close(bad);
+   dead_then_live_client(l.path);
+   /* A second server refuses the live socket instead of stealing it. */
+   assert_int_equal(wait_exit(serve_in_child(l.path, false)), 1);
+   dead_then_live_client(l.path);
+
+   kill(pid, SIGTERM);
+   assert_int_equal(wait_exit(pid), 0);
+   assert_int_equal(access(l.path, F_OK), -1); /* the socket is removed */
+   rmdir(l.dir);
+}
+
+/* --no-fork: concurrent clients on threads sharing one renderer; SIGTERM ends the server even
+ * with a client still connected. */
+static void test_no_fork_server(void **state)
+{
+   struct listening l;
+   listen_path(&l);
+   pid_t pid = serve_in_child(l.path, true);
+   int first = connect_to(l.path);
+   int second = connect_to(l.path);
+   handshake(first);
+   handshake(second);
+   assert_alive(first);
+   dead_then_live_client(l.path);
+   assert_alive(second);
+   close(first);
+
+   kill(pid, SIGTERM);
+   assert_int_equal(wait_exit(pid), 0);
+   assert_closed(second);
+   close(second);
+   assert_int_equal(access(l.path, F_OK), -1);
+   rmdir(l.dir);
+}
+
+/* A path that is not a socket is never replaced. */
+static void test_server_refuses_a_file(void **state)
+{
+   struct listening l;
+   listen_path(&l);
+   int file = open(l.path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+   assert_true(file >= 0);
+   close(file);
+   assert_int_equal(wait_exit(serve_in_child(l.path, false)), 1);
+   assert_int_equal(access(l.path, F_OK), 0);
+   unlink(l.path);
+   rmdir(l.dir);
 }
 
 int main(void)
 {
    signal(SIGPIPE, SIG_IGN);
    const struct CMUnitTest tests[] = {
-         cmocka_unit_test(test_handshake_and_params),
-         cmocka_unit_test(test_blob_fd_is_mappable),
+         cmocka_unit_test(test_mesa_handshake),
+         cmocka_unit_test(test_burst_after_odd_length_name),
+         cmocka_unit_test(test_params_versions_capsets),
+         cmocka_unit_test(test_blobs),
+         cmocka_unit_test(test_submit_batches_and_syncs),
          cmocka_unit_test(test_syncs),
+         cmocka_unit_test(test_syncs_without_context),
          cmocka_unit_test(test_fatal_context_keeps_answering),
-         cmocka_unit_test(test_unknown_command_is_skipped),
-         cmocka_unit_test(test_bad_length_closes),
+         cmocka_unit_test(test_unknown_and_legacy_commands_are_skipped),
+         cmocka_unit_test(test_bad_lengths_close),
+         cmocka_unit_test(test_short_payloads_close),
          cmocka_unit_test(test_batch_outside_payload_closes),
-         cmocka_unit_test(test_short_payload_closes),
          cmocka_unit_test(test_before_create_renderer_closes),
-         cmocka_unit_test(test_blob_before_context_closes),
-         cmocka_unit_test(test_second_context_init_other_capset_closes),
+         cmocka_unit_test(test_commands_before_context_init),
+         cmocka_unit_test(test_second_context_init),
          cmocka_unit_test(test_disconnect_mid_message),
+         cmocka_unit_test(test_stats_on_disconnect),
          cmocka_unit_test(test_server_survives_dead_client),
+         cmocka_unit_test(test_no_fork_server),
+         cmocka_unit_test(test_server_refuses_a_file),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,14 +8,15 @@
 
 struct pv_vtest_options {
    const char *socket_path;
-   bool no_fork;         /* serve clients on threads of this process */
+   bool no_fork;         /* serve clients on threads of this process, sharing one renderer */
    const char *host_icd; /* host Vulkan driver manifest, NULL: the loader's choice */
    bool print_stats;     /* log each context's stats when its client leaves */
 };
 
 /* Serves until SIGINT/SIGTERM; returns a process exit status. */
 int pv_vtest_serve(const struct pv_vtest_options *options);
-/* Serves one connected client on fd until it disconnects; closes fd. */
-void pv_vtest_serve_client(struct pv_gpu *gpu, int fd, bool print_stats);
+/* Serves one already-connected client on fd until it disconnects (or sends something that
+ * cannot be framed); then destroys its context and closes fd. */
+void pv_vtest_serve_client(struct pv_gpu *gpu, int fd);
 
 #endif

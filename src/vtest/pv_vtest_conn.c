@@ -1,6 +1,8 @@
-/* One vtest connection: reading message frames, writing replies, passing fds. */
+/* One vtest connection: the loop that serves it, reading message frames, writing replies,
+ * passing fds. */
+#include "vtest/pv_vtest_conn.h"
+
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -8,9 +10,100 @@
 
 #include "util/pv_log.h"
 #include "vtest/pv_vtest.h"
-#include "vtest/pv_vtest_conn.h"
 
-static bool write_all(int fd, const void *data, size_t size)
+#define PV_VTEST_HEADER_BYTES 8
+/* Enough for every message of a busy guest's burst in one recv(); grows for larger ones. */
+#define PV_VTEST_READER_MIN_CAPACITY (64u << 10)
+
+/* Moves the unconsumed bytes to the start of the buffer. */
+static void reader_compact(struct pv_vtest_reader *r)
+{
+   memmove(r->buf, r->buf + r->start, r->end - r->start);
+   r->end -= r->start;
+   r->start = 0;
+}
+
+/* Makes need bytes available at buf + start, 4-byte aligned, reading ahead as much as the
+ * socket has. false when the peer leaves (or fails) first. Once the buffer has grown to the
+ * largest message seen this costs no allocation, and usually one recv() per burst. */
+static bool reader_fill(struct pv_vtest_conn *conn, size_t need)
+{
+   struct pv_vtest_reader *r = &conn->reader;
+   /* Payloads are read as dwords in place. Only CREATE_RENDERER has a length that is not a
+    * dword multiple, so this happens at most once per connection. */
+   if (r->start % 4)
+      reader_compact(r);
+   if (r->end - r->start >= need)
+      return true;
+   if (r->start && r->start + need > r->capacity)
+      reader_compact(r);
+   if (need > r->capacity) {
+      size_t capacity = r->capacity ? r->capacity : PV_VTEST_READER_MIN_CAPACITY;
+      while (capacity < need)
+         capacity *= 2;
+      if (capacity > PV_VTEST_HEADER_BYTES + (size_t)PV_VTEST_MAX_PAYLOAD)
+         capacity = PV_VTEST_HEADER_BYTES + (size_t)PV_VTEST_MAX_PAYLOAD;
+      uint8_t *buf = realloc(r->buf, capacity);
+      if (!buf) {
+         pv_error("%s: no memory for a %zu-byte vtest message", conn->name, need);
+         return false;
+      }
+      r->buf = buf;
+      r->capacity = capacity;
+   }
+   while (r->end - r->start < need) {
+      ssize_t n = recv(conn->fd, r->buf + r->end, r->capacity - r->end, 0);
+      if (n < 0 && errno == EINTR)
+         continue;
+      if (n < 0 && errno != ECONNRESET)
+         pv_error("%s: vtest read failed: %s", conn->name, strerror(errno));
+      if (n <= 0)
+         return false;
+      r->end += (size_t)n;
+   }
+   return true;
+}
+
+/* Reads the next message; *payload stays valid until the next call. false when the client
+ * is gone or sent a length that cannot be accepted (logged). */
+static bool read_message(struct pv_vtest_conn *conn, uint32_t *id, uint32_t *length,
+                         const void **payload)
+{
+   struct pv_vtest_reader *r = &conn->reader;
+   if (!reader_fill(conn, PV_VTEST_HEADER_BYTES)) {
+      if (r->end != r->start)
+         pv_warn("%s: client left in the middle of a vtest message header", conn->name);
+      return false;
+   }
+   uint32_t header[2];
+   memcpy(header, r->buf + r->start, sizeof(header));
+   *length = header[0];
+   *id = header[1];
+   /* CREATE_RENDERER counts bytes; everything else counts dwords (pitfalls.md #1). */
+   uint64_t bytes = *id == PV_VTEST_CREATE_RENDERER ? *length : (uint64_t)*length * 4;
+   if (bytes > PV_VTEST_MAX_PAYLOAD) {
+      pv_error("%s: vtest command %u: payload of %llu bytes is over the %u-byte limit; closing "
+               "the connection",
+               conn->name, *id, (unsigned long long)bytes, PV_VTEST_MAX_PAYLOAD);
+      return false;
+   }
+   if (!reader_fill(conn, PV_VTEST_HEADER_BYTES + bytes)) {
+      pv_warn("%s: client left in the middle of vtest command %u (%llu of %llu payload bytes)",
+              conn->name, *id,
+              (unsigned long long)(r->end - r->start > PV_VTEST_HEADER_BYTES
+                                         ? r->end - r->start - PV_VTEST_HEADER_BYTES
+                                         : 0),
+              (unsigned long long)bytes);
+      return false;
+   }
+   *payload = r->buf + r->start + PV_VTEST_HEADER_BYTES;
+   r->start += PV_VTEST_HEADER_BYTES + bytes;
+   if (r->start == r->end)
+      r->start = r->end = 0; /* the payload's bytes stay untouched until the next fill */
+   return true;
+}
+
+static bool send_all(int fd, const void *data, size_t size)
 {
    const uint8_t *p = data;
    while (size) {
@@ -25,41 +118,21 @@ static bool write_all(int fd, const void *data, size_t size)
    return true;
 }
 
-/* Reads exactly size bytes; false on EOF or error at any point (a client may leave
- * mid-message). */
-static bool read_all(int fd, void *data, size_t size)
-{
-   uint8_t *p = data;
-   while (size) {
-      ssize_t n = read(fd, p, size);
-      if (n < 0 && errno == EINTR)
-         continue;
-      if (n <= 0)
-         return false;
-      p += n;
-      size -= (size_t)n;
-   }
-   return true;
-}
-
-bool pv_vtest_reply(struct pv_vtest_conn *conn, uint32_t id, const uint32_t *words, uint32_t count)
+bool pv_vtest_conn_reply(struct pv_vtest_conn *conn, uint32_t id, const uint32_t *words,
+                         uint32_t count)
 {
    /* Header and payload in one send: the guest reads them back to back. */
-   uint32_t small[2 + 64];
-   uint32_t *msg = count <= 64 ? small : malloc((2 + (size_t)count) * 4);
-   if (!msg)
-      return false;
+   uint32_t msg[2 + PV_VTEST_MAX_REPLY_WORDS];
+   if (count > PV_VTEST_MAX_REPLY_WORDS)
+      abort(); /* a reply of ours that does not fit is a bug of this file's callers */
    msg[0] = count;
    msg[1] = id;
    if (count)
       memcpy(msg + 2, words, (size_t)count * 4);
-   bool ok = write_all(conn->fd, msg, (2 + (size_t)count) * 4);
-   if (msg != small)
-      free(msg);
-   return ok;
+   return send_all(conn->fd, msg, (2 + (size_t)count) * 4);
 }
 
-bool pv_vtest_send_fd(struct pv_vtest_conn *conn, int fd)
+bool pv_vtest_conn_send_fd(struct pv_vtest_conn *conn, int fd)
 {
    char byte = 0;
    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
@@ -86,68 +159,53 @@ bool pv_vtest_send_fd(struct pv_vtest_conn *conn, int fd)
    return n == 1;
 }
 
-static bool ensure_capacity(struct pv_vtest_conn *conn, size_t bytes)
+/* --stats: what the guest left behind, and what teardown left of that (nothing, when it
+ * works). One line; tests/e2e/killed_guest.py parses it. */
+static void log_stats(struct pv_vtest_conn *conn)
 {
-   if (bytes <= conn->payload_capacity)
-      return true;
-   size_t capacity = conn->payload_capacity ? conn->payload_capacity : 4096;
-   while (capacity < bytes)
-      capacity *= 2;
-   uint32_t *p = realloc(conn->payload, capacity);
-   if (!p)
-      return false;
-   conn->payload = p;
-   conn->payload_capacity = capacity;
-   return true;
+   struct pv_gpu_context_stats left, after;
+   pv_gpu_context_get_stats(conn->ctx, &left);
+   pv_gpu_context_release(conn->ctx);
+   pv_gpu_context_get_stats(conn->ctx, &after);
+   pv_info("stats: %s: %llu commands; at disconnect %llu objects, %llu bytes of device memory, "
+           "%llu resources, %llu rings; after teardown %llu objects, %llu bytes, %llu "
+           "resources, %llu rings",
+           conn->name, (unsigned long long)left.commands, (unsigned long long)left.objects,
+           (unsigned long long)left.device_memory_bytes, (unsigned long long)left.resources,
+           (unsigned long long)left.rings, (unsigned long long)after.objects,
+           (unsigned long long)after.device_memory_bytes, (unsigned long long)after.resources,
+           (unsigned long long)after.rings);
 }
 
-void pv_vtest_serve_client(struct pv_gpu *gpu, int fd, bool print_stats)
+void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, bool print_stats)
 {
    struct pv_vtest_conn conn = {.fd = fd, .gpu = gpu, .print_stats = print_stats};
-   snprintf(conn.name, sizeof(conn.name), "client");
-   pv_vtest_syncs_init(&conn);
-   for (;;) {
-      uint32_t header[2];
-      if (!read_all(fd, header, sizeof(header)))
-         break; /* the client left, possibly mid-message: nothing more to do */
-      uint32_t length = header[0], id = header[1];
-      /* CREATE_RENDERER counts bytes; everything else counts dwords (pitfalls.md #1). */
-      uint64_t bytes = id == PV_VTEST_CREATE_RENDERER ? length : (uint64_t)length * 4;
-      if (bytes > PV_VTEST_MAX_PAYLOAD) {
-         pv_error("%s: vtest command %u with a %llu-byte payload: too long, closing", conn.name, id,
-                  (unsigned long long)bytes);
-         break;
-      }
-      if (!ensure_capacity(&conn, bytes + 4) || !read_all(fd, conn.payload, bytes))
-         break;
+   strcpy(conn.name, "vtest client");
+   pv_vtest_syncs_init(&conn.syncs);
+   uint32_t id, length;
+   const void *payload;
+   while (read_message(&conn, &id, &length, &payload)) {
       if (pv_debug(PV_DEBUG_VTEST))
          pv_info("%s: vtest command %u, length %u", conn.name, id, length);
       if (!conn.have_renderer && id != PV_VTEST_CREATE_RENDERER) {
-         pv_error("%s: vtest command %u before CREATE_RENDERER, closing", conn.name, id);
+         pv_error("%s: vtest command %u before CREATE_RENDERER; closing the connection", conn.name,
+                  id);
          break;
       }
-      if (!pv_vtest_handle(&conn, id, length))
+      if (!pv_vtest_handle(&conn, id, payload, length))
          break;
    }
-   if (conn.ctx && conn.print_stats) {
-      struct pv_gpu_context_stats left, after;
-      pv_gpu_context_get_stats(conn.ctx, &left);
-      pv_gpu_context_release(conn.ctx);
-      pv_gpu_context_get_stats(conn.ctx, &after);
-      /* Asked for with --stats: printed whatever the log level. */
-      fprintf(stderr,
-              "pearvisor[%d]: stats: %s: %llu commands; at disconnect %llu objects, %llu "
-              "bytes of device memory, %llu resources, %llu rings; after teardown %llu "
-              "objects, %llu bytes, %llu resources, %llu rings\n",
-              (int)getpid(), conn.name, (unsigned long long)left.commands,
-              (unsigned long long)left.objects, (unsigned long long)left.device_memory_bytes,
-              (unsigned long long)left.resources, (unsigned long long)left.rings,
-              (unsigned long long)after.objects, (unsigned long long)after.device_memory_bytes,
-              (unsigned long long)after.resources, (unsigned long long)after.rings);
-   }
-   /* Teardown frees every host object the guest left behind. */
+   if (conn.ctx && conn.print_stats)
+      log_stats(&conn);
+   /* Frees every host object the guest left behind; after it no fence can retire, so the
+    * syncs can go. */
    pv_gpu_context_destroy(conn.ctx);
-   pv_vtest_syncs_finish(&conn);
-   free(conn.payload);
+   pv_vtest_syncs_finish(&conn.syncs);
+   free(conn.reader.buf);
    close(fd);
+}
+
+void pv_vtest_serve_client(struct pv_gpu *gpu, int fd)
+{
+   pv_vtest_conn_serve(gpu, fd, false);
 }

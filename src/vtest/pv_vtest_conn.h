@@ -2,22 +2,30 @@
 #ifndef PV_VTEST_CONN_H
 #define PV_VTEST_CONN_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <pearvisor/pv_gpu.h>
 
-#include "util/pv_hash.h"
+#include "vtest/pv_vtest_sync.h"
 
 /* vtest command ids (vtest.md §3). */
 enum pv_vtest_cmd {
+   PV_VTEST_GET_CAPS = 1,
+   PV_VTEST_RESOURCE_CREATE = 2,
    PV_VTEST_RESOURCE_UNREF = 3,
+   PV_VTEST_TRANSFER_GET = 4,
+   PV_VTEST_TRANSFER_PUT = 5,
+   PV_VTEST_SUBMIT_CMD = 6,
    PV_VTEST_RESOURCE_BUSY_WAIT = 7,
    PV_VTEST_CREATE_RENDERER = 8,
+   PV_VTEST_GET_CAPS2 = 9,
    PV_VTEST_PING_PROTOCOL_VERSION = 10,
    PV_VTEST_PROTOCOL_VERSION = 11,
+   PV_VTEST_RESOURCE_CREATE2 = 12,
+   PV_VTEST_TRANSFER_GET2 = 13,
+   PV_VTEST_TRANSFER_PUT2 = 14,
    PV_VTEST_GET_PARAM = 15,
    PV_VTEST_GET_CAPSET = 16,
    PV_VTEST_CONTEXT_INIT = 17,
@@ -30,45 +38,49 @@ enum pv_vtest_cmd {
    PV_VTEST_SUBMIT_CMD2 = 24,
 };
 
-/* Longest payload we accept: SUBMIT_CMD2 batches are small (rings carry the bulk). */
+/* Longest payload accepted. Mesa 25 sends kilobytes at most on the socket (the bulk travels
+ * in rings); the cap bounds what a broken or hostile client can make a worker allocate. */
 #define PV_VTEST_MAX_PAYLOAD (64u << 20)
+/* Longest reply: GET_CAPSET's valid word and a 160-byte capset. */
+#define PV_VTEST_MAX_REPLY_WORDS (1 + PV_GPU_CAPSET_MAX_SIZE / 4)
+
+/* Received bytes not yet consumed are buf[start, end). Messages are read ahead in as few
+ * recv() calls as possible and handed out in place, so a payload is valid until the next
+ * read. */
+struct pv_vtest_reader {
+   uint8_t *buf;
+   size_t capacity;
+   size_t start;
+   size_t end;
+};
 
 struct pv_vtest_conn {
    int fd;
    struct pv_gpu *gpu;
-   struct pv_gpu_context *ctx;
+   struct pv_gpu_context *ctx; /* NULL until CONTEXT_INIT */
    uint32_t capset_id;
-   bool have_renderer;
+   bool have_renderer; /* CREATE_RENDERER seen */
    bool print_stats;
-   char name[64];
-   uint32_t *payload;       /* receive buffer, reused across messages */
-   size_t payload_capacity; /* bytes */
-   uint32_t reported[32];   /* unknown command ids already logged (bit set) */
-
-   pthread_mutex_t sync_lock; /* syncs are also written by the renderer's fence thread */
-   struct pv_hash syncs;
-   uint32_t next_sync_id;
-   struct pv_hash fences; /* fence id -> pending sync write */
-   uint64_t next_fence_id;
-   struct pv_vtest_sync_waiter *waiters;
+   char name[64]; /* CREATE_RENDERER's debug name, for logs */
+   struct pv_vtest_reader reader;
+   uint64_t reported; /* bit n: unsupported command n logged (bit 63: every id >= 63) */
+   struct pv_vtest_syncs syncs;
 };
 
-/* false when the peer is gone or the write failed. */
-bool pv_vtest_reply(struct pv_vtest_conn *conn, uint32_t id, const uint32_t *words, uint32_t count);
-/* Sends fd after a reply: one byte of payload with the fd as SCM_RIGHTS (vtest.md §2). */
-bool pv_vtest_send_fd(struct pv_vtest_conn *conn, int fd);
+/* pv_vtest_serve_client with the --stats switch. */
+void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, bool print_stats);
 
-/* Command handlers (pv_vtest_commands.c); payload is `words` dwords (bytes for
- * CREATE_RENDERER). false ends the connection. */
-bool pv_vtest_handle(struct pv_vtest_conn *conn, uint32_t id, uint32_t length);
+/* Sends [count][id] + words in one write (count <= PV_VTEST_MAX_REPLY_WORDS). false when the
+ * peer is gone. */
+bool pv_vtest_conn_reply(struct pv_vtest_conn *conn, uint32_t id, const uint32_t *words,
+                         uint32_t count);
+/* Sends fd after a reply: a one-byte payload (0) carrying it as SCM_RIGHTS (vtest.md §2).
+ * The caller still owns fd. */
+bool pv_vtest_conn_send_fd(struct pv_vtest_conn *conn, int fd);
 
-/* Sync objects (pv_vtest_sync.c). */
-void pv_vtest_syncs_init(struct pv_vtest_conn *conn);
-void pv_vtest_syncs_finish(struct pv_vtest_conn *conn);
-bool pv_vtest_sync_handle(struct pv_vtest_conn *conn, uint32_t id, uint32_t words);
-/* Arranges for sync_id to be set to value when ring_idx's work so far is done. */
-bool pv_vtest_sync_signal_on_ring(struct pv_vtest_conn *conn, uint32_t sync_id, uint64_t value,
-                                  uint32_t ring_idx);
-void pv_vtest_fence_retired(void *data, uint32_t ring_idx, uint64_t fence_id);
+/* Runs one message (pv_vtest_commands.c). payload holds length dwords, or length bytes for
+ * CREATE_RENDERER, and is 4-byte aligned. false: the connection must end (the peer is gone,
+ * or the message is malformed in a way that makes the stream untrustworthy). */
+bool pv_vtest_handle(struct pv_vtest_conn *conn, uint32_t id, const void *payload, uint32_t length);
 
 #endif

@@ -1,40 +1,98 @@
 /* The vtest server: listens on a UNIX socket and serves each client in a worker process of
  * its own (or a thread, with --no-fork), so one guest cannot touch another's memory. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/pv_log.h"
 #include "vtest/pv_vtest.h"
+#include "vtest/pv_vtest_conn.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, child_exited;
 
-static void on_stop(int sig)
+static void on_signal(int sig)
 {
-   (void)sig;
-   stop_requested = 1;
+   if (sig == SIGCHLD)
+      child_exited = 1;
+   else
+      stop_requested = 1;
+}
+
+/* The signals the accept loop handles. They stay blocked except inside ppoll(), so one that
+ * arrives between checking the flags and waiting cannot be lost. */
+static const int handled_signals[] = {SIGINT, SIGTERM, SIGCHLD};
+#define PV_VTEST_HANDLED_SIGNALS (sizeof(handled_signals) / sizeof(handled_signals[0]))
+
+/* A --no-fork client. The thread serves (and closes) its own dup of the socket; the
+ * server's copy lets it shut the connection down at exit without racing that close. */
+struct pv_vtest_client {
+   pthread_t thread;
+   struct pv_gpu *gpu;
+   int fd;
+   int serve_fd;
+   bool print_stats;
+   atomic_bool done;
+   struct pv_vtest_client *next;
+};
+
+struct pv_vtest_server {
+   const struct pv_vtest_options *options;
+   int listen_fd;
+   struct pv_gpu *gpu; /* --no-fork: one renderer shared by every client */
+   struct pv_vtest_client *clients;
+   sigset_t old_mask;
+   struct sigaction old_actions[PV_VTEST_HANDLED_SIGNALS];
+};
+
+/* True when a server answers on addr (or its backlog is full): its socket is not stale. */
+static bool socket_alive(const struct sockaddr_un *addr)
+{
+   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+   if (fd < 0)
+      return false;
+   bool alive = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0 || errno == EAGAIN;
+   close(fd);
+   return alive;
 }
 
 static int listen_on(const char *path)
 {
    struct sockaddr_un addr = {.sun_family = AF_UNIX};
    if (strlen(path) >= sizeof(addr.sun_path)) {
-      pv_error("socket path too long: %s", path);
+      pv_error("socket path too long (%zu bytes at most): %s", sizeof(addr.sun_path) - 1, path);
       return -1;
    }
    strcpy(addr.sun_path, path);
-   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-   if (fd < 0)
+   struct stat st;
+   if (lstat(path, &st) == 0) {
+      if (!S_ISSOCK(st.st_mode)) {
+         pv_error("%s exists and is not a socket; not replacing it", path);
+         return -1;
+      }
+      if (socket_alive(&addr)) {
+         pv_error("another server is already listening on %s", path);
+         return -1;
+      }
+      unlink(path); /* left by a server that did not exit cleanly */
+   }
+   /* Non-blocking, so a client that gives up between poll() and accept() cannot stall us. */
+   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+   if (fd < 0) {
+      pv_error("socket: %s", strerror(errno));
       return -1;
-   unlink(path); /* a stale socket of an earlier run */
+   }
    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 16) != 0) {
       pv_error("cannot listen on %s: %s", path, strerror(errno));
       close(fd);
@@ -43,102 +101,197 @@ static int listen_on(const char *path)
    return fd;
 }
 
-struct client_thread {
-   struct pv_gpu *gpu;
-   int fd;
-   bool print_stats;
-};
-
-static void *client_thread_main(void *arg)
+static void *client_main(void *arg)
 {
-   struct client_thread *c = arg;
-   pv_vtest_serve_client(c->gpu, c->fd, c->print_stats);
-   free(c);
+   struct pv_vtest_client *c = arg;
+   pv_vtest_conn_serve(c->gpu, c->serve_fd, c->print_stats);
+   atomic_store(&c->done, true);
    return NULL;
 }
 
-static void serve_in_thread(struct pv_gpu *gpu, int fd, bool print_stats)
+static void serve_in_thread(struct pv_vtest_server *server, int fd)
 {
-   struct client_thread *c = malloc(sizeof(*c));
-   pthread_t thread;
-   if (c) {
-      *c = (struct client_thread){gpu, fd, print_stats};
-      if (pthread_create(&thread, NULL, client_thread_main, c) == 0) {
-         pthread_detach(thread);
-         return;
-      }
-   }
+   struct pv_vtest_client *c = malloc(sizeof(*c));
+   if (!c)
+      goto fail;
+   *c = (struct pv_vtest_client){
+         .gpu = server->gpu, .fd = fd, .print_stats = server->options->print_stats};
+   c->serve_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+   if (c->serve_fd < 0)
+      goto fail_free;
+   if (pthread_create(&c->thread, NULL, client_main, c) != 0)
+      goto fail_dup;
+   c->next = server->clients;
+   server->clients = c;
+   return;
+
+fail_dup:
+   close(c->serve_fd);
+fail_free:
    free(c);
+fail:
+   pv_error("cannot start a thread for a client; dropping it");
    close(fd);
 }
 
-static void serve_in_worker(const struct pv_vtest_options *options, int listen_fd, int fd)
+/* Joins the threads of clients that have left (checked whenever the accept loop wakes, so a
+ * finished thread lingers until the next connection); with all, first makes every client
+ * leave. */
+static void join_clients(struct pv_vtest_server *server, bool all)
 {
+   if (all) {
+      for (struct pv_vtest_client *c = server->clients; c; c = c->next)
+         shutdown(c->fd, SHUT_RDWR);
+   }
+   for (struct pv_vtest_client **link = &server->clients; *link;) {
+      struct pv_vtest_client *c = *link;
+      if (!all && !atomic_load(&c->done)) {
+         link = &c->next;
+         continue;
+      }
+      pthread_join(c->thread, NULL);
+      close(c->fd);
+      *link = c->next;
+      free(c);
+   }
+}
+
+static void serve_in_worker(struct pv_vtest_server *server, int fd)
+{
+   pid_t server_pid = getpid();
    pid_t pid = fork();
    if (pid != 0) {
       if (pid < 0)
-         pv_error("cannot fork a worker: %s", strerror(errno));
+         pv_error("cannot fork a worker: %s; dropping the client", strerror(errno));
       close(fd);
       return;
    }
-   close(listen_fd);
-   signal(SIGINT, SIG_DFL);
-   signal(SIGTERM, SIG_DFL);
-   /* A worker never outlives its server: stopping the server stops every guest's worker. */
+   /* The worker: it stops on SIGINT/SIGTERM like any process, and never outlives its
+    * server, so stopping the server stops every guest's worker. */
+   for (size_t i = 0; i < PV_VTEST_HANDLED_SIGNALS; i++)
+      signal(handled_signals[i], SIG_DFL);
+   pthread_sigmask(SIG_SETMASK, &server->old_mask, NULL);
+   close(server->listen_fd);
    prctl(PR_SET_PDEATHSIG, SIGKILL);
-   if (getppid() == 1)
-      _exit(1);
-   struct pv_gpu_options gpu_options = {.host_icd = options->host_icd};
+   if (getppid() != server_pid)
+      _exit(1); /* the server died before prctl() took effect */
+   const struct pv_gpu_options gpu_options = {.host_icd = server->options->host_icd};
    struct pv_gpu *gpu = pv_gpu_create(&gpu_options);
-   if (gpu)
-      pv_vtest_serve_client(gpu, fd, options->print_stats);
+   if (!gpu) {
+      pv_error("worker: cannot create the renderer; dropping the client");
+      close(fd);
+      _exit(1);
+   }
+   pv_vtest_conn_serve(gpu, fd, server->options->print_stats);
    pv_gpu_destroy(gpu);
-   _exit(gpu ? 0 : 1);
+   _exit(0);
 }
 
+/* The server's only children are its workers. */
 static void reap_workers(void)
 {
-   while (waitpid(-1, NULL, WNOHANG) > 0)
-      ;
+   int status;
+   pid_t pid;
+   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (WIFSIGNALED(status))
+         pv_error("worker %d was killed by signal %d", (int)pid, WTERMSIG(status));
+      else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+         pv_warn("worker %d exited with status %d", (int)pid, WEXITSTATUS(status));
+   }
+}
+
+static void accept_one(struct pv_vtest_server *server)
+{
+   int fd = accept4(server->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+   if (fd < 0) {
+      if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+         return;
+      pv_error("accept: %s", strerror(errno));
+      /* Out of fds or memory: the socket stays readable, so back off instead of spinning. */
+      nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+      return;
+   }
+   if (server->options->no_fork)
+      serve_in_thread(server, fd);
+   else
+      serve_in_worker(server, fd);
+}
+
+static void install_signals(struct pv_vtest_server *server)
+{
+   sigset_t block;
+   sigemptyset(&block);
+   struct sigaction sa = {.sa_handler = on_signal};
+   sigemptyset(&sa.sa_mask);
+   for (size_t i = 0; i < PV_VTEST_HANDLED_SIGNALS; i++) {
+      sigaddset(&block, handled_signals[i]);
+      sigaction(handled_signals[i], &sa, &server->old_actions[i]);
+   }
+   pthread_sigmask(SIG_BLOCK, &block, &server->old_mask);
+   /* Writes to a guest that left fail with EPIPE instead of killing the server. */
+   signal(SIGPIPE, SIG_IGN);
+}
+
+static void restore_signals(struct pv_vtest_server *server)
+{
+   for (size_t i = 0; i < PV_VTEST_HANDLED_SIGNALS; i++)
+      sigaction(handled_signals[i], &server->old_actions[i], NULL);
+   pthread_sigmask(SIG_SETMASK, &server->old_mask, NULL);
 }
 
 int pv_vtest_serve(const struct pv_vtest_options *options)
 {
-   struct sigaction sa = {.sa_handler = on_stop};
-   sigaction(SIGINT, &sa, NULL);
-   sigaction(SIGTERM, &sa, NULL);
-   signal(SIGPIPE, SIG_IGN);
-   int listen_fd = listen_on(options->socket_path);
-   if (listen_fd < 0)
-      return 1;
-   struct pv_gpu *shared_gpu = NULL;
+   struct pv_vtest_server server = {.options = options, .listen_fd = -1};
+   int status = 1;
+   /* --stats asks for info lines; an explicit PV_LOG still decides. */
+   if (options->print_stats && !getenv("PV_LOG"))
+      pv_log_set_level(PV_LOG_INFO);
+   stop_requested = 0;
+   install_signals(&server);
+   server.listen_fd = listen_on(options->socket_path);
+   if (server.listen_fd < 0)
+      goto out_signals;
    if (options->no_fork) {
-      struct pv_gpu_options gpu_options = {.host_icd = options->host_icd};
-      shared_gpu = pv_gpu_create(&gpu_options);
-      if (!shared_gpu) {
-         close(listen_fd);
-         return 1;
+      const struct pv_gpu_options gpu_options = {.host_icd = options->host_icd};
+      server.gpu = pv_gpu_create(&gpu_options);
+      if (!server.gpu) {
+         pv_error("cannot create the renderer");
+         goto out_listen;
       }
    }
    pv_info("serving vtest on %s (%s)", options->socket_path,
            options->no_fork ? "one process" : "a worker process per client");
+
+   sigset_t wait_mask = server.old_mask;
+   for (size_t i = 0; i < PV_VTEST_HANDLED_SIGNALS; i++)
+      sigdelset(&wait_mask, handled_signals[i]);
    while (!stop_requested) {
-      int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-      int accept_errno = errno;
-      reap_workers();
-      if (fd < 0) {
-         if (accept_errno != EINTR && accept_errno != ECONNABORTED)
-            pv_error("accept: %s", strerror(accept_errno));
-         continue;
+      struct pollfd p = {.fd = server.listen_fd, .events = POLLIN};
+      int ready = ppoll(&p, 1, NULL, &wait_mask);
+      int wait_errno = errno;
+      if (child_exited) {
+         child_exited = 0;
+         reap_workers();
       }
+      if (ready < 0 && wait_errno != EINTR) {
+         pv_error("poll: %s", strerror(wait_errno));
+         break;
+      }
+      if (ready > 0 && !stop_requested)
+         accept_one(&server);
       if (options->no_fork)
-         serve_in_thread(shared_gpu, fd, options->print_stats);
-      else
-         serve_in_worker(options, listen_fd, fd);
+         join_clients(&server, false);
    }
-   close(listen_fd);
+   status = stop_requested ? 0 : 1;
+
+   join_clients(&server, true);
+   if (server.gpu)
+      pv_gpu_destroy(server.gpu);
+out_listen:
+   close(server.listen_fd);
    unlink(options->socket_path);
+out_signals:
    reap_workers();
-   /* Threads of --no-fork clients may still use the renderer: the process exit ends them. */
-   return 0;
+   restore_signals(&server);
+   return status;
 }

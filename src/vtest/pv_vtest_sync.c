@@ -1,27 +1,31 @@
 /* vtest sync objects: 64-bit counters the guest creates, reads, writes and waits on, and
  * that SUBMIT_CMD2 batches set when a timeline's work is done (vtest.md §5). */
+#include "vtest/pv_vtest_sync.h"
+
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "util/pv_log.h"
-#include "vtest/pv_vtest_conn.h"
-
-struct pv_vtest_sync {
+/* One sync (value) or one pending fence (the write it will do: sync_id gets value). */
+struct pv_vtest_slot {
    uint64_t value;
+   uint32_t sync_id;   /* fences only; 0 once that sync is gone */
+   uint32_t next_free; /* while free */
+   bool live;
 };
 
-/* SUBMIT_CMD2's "set sync to value when ring_idx is done". */
-struct pv_vtest_pending_write {
-   uint32_t sync_id;
-   uint64_t value;
-};
+/* A guest that creates syncs without end gets refused at 1M live ones (24 MiB), rather than
+ * growing the worker until the host kills it. */
+#define PV_VTEST_MAX_SLOTS (1u << 20)
 
-/* A SYNC_WAIT not yet satisfied: its eventfd fires once every listed sync (or any, with
- * the ANY flag) reaches its value. */
+/* A SYNC_WAIT not yet satisfied: fd fires once every listed sync (or any, with any) reaches
+ * its value. */
 struct pv_vtest_sync_waiter {
    int fd;
    bool any;
+   uint64_t deadline_ns; /* CLOCK_MONOTONIC; UINT64_MAX: none */
    uint32_t count;
    struct pv_vtest_sync_waiter *next;
    struct {
@@ -30,199 +34,243 @@ struct pv_vtest_sync_waiter {
    } entries[];
 };
 
-#define PV_VTEST_SYNC_WAIT_ANY 0x1u
-
-void pv_vtest_syncs_init(struct pv_vtest_conn *conn)
+static bool slot_take(struct pv_vtest_slots *t, uint32_t *id)
 {
-   pthread_mutex_init(&conn->sync_lock, NULL);
-   pv_hash_init(&conn->syncs);
-   pv_hash_init(&conn->fences);
+   if (!t->free_id) {
+      if (t->capacity >= PV_VTEST_MAX_SLOTS)
+         return false;
+      uint32_t capacity = t->capacity ? t->capacity * 2 : 16;
+      struct pv_vtest_slot *slots = realloc(t->slots, (size_t)capacity * sizeof(*slots));
+      if (!slots)
+         return false;
+      /* Chain the new slots so the lowest id comes out first. */
+      for (uint32_t i = capacity; i > t->capacity; i--) {
+         slots[i - 1] = (struct pv_vtest_slot){.next_free = t->free_id};
+         t->free_id = i;
+      }
+      t->slots = slots;
+      t->capacity = capacity;
+   }
+   *id = t->free_id;
+   struct pv_vtest_slot *slot = &t->slots[*id - 1];
+   t->free_id = slot->next_free;
+   slot->live = true;
+   return true;
 }
 
-static void free_value(uint64_t key, void *value, void *data)
+/* NULL unless id names a live slot. */
+static struct pv_vtest_slot *slot_get(const struct pv_vtest_slots *t, uint64_t id)
 {
-   free(value);
+   if (id == 0 || id > t->capacity || !t->slots[id - 1].live)
+      return NULL;
+   return &t->slots[id - 1];
 }
 
-void pv_vtest_syncs_finish(struct pv_vtest_conn *conn)
+static void slot_put(struct pv_vtest_slots *t, uint32_t id)
 {
-   pv_hash_foreach(&conn->syncs, free_value, NULL);
-   pv_hash_finish(&conn->syncs);
-   pv_hash_foreach(&conn->fences, free_value, NULL);
-   pv_hash_finish(&conn->fences);
-   for (struct pv_vtest_sync_waiter *w = conn->waiters, *next; w; w = next) {
+   t->slots[id - 1] = (struct pv_vtest_slot){.next_free = t->free_id};
+   t->free_id = id;
+}
+
+static uint64_t now_ns(void)
+{
+   struct timespec ts;
+   clock_gettime(CLOCK_MONOTONIC, &ts);
+   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void pv_vtest_syncs_init(struct pv_vtest_syncs *syncs)
+{
+   *syncs = (struct pv_vtest_syncs){0};
+   pthread_mutex_init(&syncs->lock, NULL);
+}
+
+void pv_vtest_syncs_finish(struct pv_vtest_syncs *syncs)
+{
+   for (struct pv_vtest_sync_waiter *w = syncs->waiters, *next; w; w = next) {
       next = w->next;
       close(w->fd);
       free(w);
    }
-   pthread_mutex_destroy(&conn->sync_lock);
+   free(syncs->syncs.slots);
+   free(syncs->fences.slots);
+   pthread_mutex_destroy(&syncs->lock);
 }
 
-static bool waiter_satisfied(struct pv_vtest_conn *conn, const struct pv_vtest_sync_waiter *w)
+/* Called with the lock held. */
+static bool waiter_satisfied(const struct pv_vtest_syncs *syncs,
+                             const struct pv_vtest_sync_waiter *w)
 {
    uint32_t reached = 0;
    for (uint32_t i = 0; i < w->count; i++) {
-      const struct pv_vtest_sync *s = pv_hash_lookup(&conn->syncs, w->entries[i].id);
+      const struct pv_vtest_slot *s = slot_get(&syncs->syncs, w->entries[i].id);
       if (s && s->value >= w->entries[i].value)
          reached++;
    }
-   return w->any ? reached > 0 : reached == w->count;
+   /* Waiting for nothing is done at once, whatever the flag. */
+   return w->count == 0 || (w->any ? reached > 0 : reached == w->count);
 }
 
-/* Called with sync_lock held after any value changed. */
-static void wake_waiters(struct pv_vtest_conn *conn)
+/* Drops the waiters past their deadline, then fires those now satisfied. Called with the lock
+ * held whenever a value changes, so a wait is satisfied at the moment of the change or not
+ * before its deadline: one whose deadline passed first never fires (vtest.md §5). An expired
+ * waiter holds its fd only until the next change or wait. */
+static void update_waiters(struct pv_vtest_syncs *syncs)
 {
-   for (struct pv_vtest_sync_waiter **link = &conn->waiters; *link;) {
+   uint64_t now = 0;
+   for (struct pv_vtest_sync_waiter **link = &syncs->waiters; *link;) {
       struct pv_vtest_sync_waiter *w = *link;
-      if (!waiter_satisfied(conn, w)) {
+      if (w->deadline_ns != UINT64_MAX && !now)
+         now = now_ns();
+      bool expired = w->deadline_ns != UINT64_MAX && w->deadline_ns <= now;
+      bool satisfied = !expired && waiter_satisfied(syncs, w);
+      if (!expired && !satisfied) {
          link = &w->next;
          continue;
       }
-      eventfd_write(w->fd, 1);
+      if (satisfied)
+         eventfd_write(w->fd, 1);
       close(w->fd);
       *link = w->next;
       free(w);
    }
 }
 
-static void set_value(struct pv_vtest_conn *conn, uint32_t id, uint64_t value)
+bool pv_vtest_sync_create(struct pv_vtest_syncs *syncs, uint64_t value, uint32_t *id)
 {
-   struct pv_vtest_sync *s = pv_hash_lookup(&conn->syncs, id);
-   if (!s)
-      return;
-   /* Stored as given: a smaller value is Mesa's reset (vtest.md §5). */
-   s->value = value;
-   wake_waiters(conn);
-}
-
-void pv_vtest_fence_retired(void *data, uint32_t ring_idx, uint64_t fence_id)
-{
-   struct pv_vtest_conn *conn = data;
-   pthread_mutex_lock(&conn->sync_lock);
-   struct pv_vtest_pending_write *write = pv_hash_remove(&conn->fences, fence_id);
-   if (write)
-      set_value(conn, write->sync_id, write->value);
-   pthread_mutex_unlock(&conn->sync_lock);
-   free(write);
-}
-
-bool pv_vtest_sync_signal_on_ring(struct pv_vtest_conn *conn, uint32_t sync_id, uint64_t value,
-                                  uint32_t ring_idx)
-{
-   struct pv_vtest_pending_write *write = malloc(sizeof(*write));
-   if (!write)
-      return false;
-   *write = (struct pv_vtest_pending_write){sync_id, value};
-   pthread_mutex_lock(&conn->sync_lock);
-   bool known = pv_hash_lookup(&conn->syncs, sync_id) != NULL;
-   uint64_t fence_id = ++conn->next_fence_id;
-   bool inserted = known && pv_hash_insert(&conn->fences, fence_id, write);
-   pthread_mutex_unlock(&conn->sync_lock);
-   if (!inserted) {
-      free(write);
-      return false;
-   }
-   /* For ring_idx 0 the renderer retires the fence right away, on this thread. */
-   if (pv_gpu_context_submit_fence(conn->ctx, ring_idx, fence_id))
-      return true;
-   pthread_mutex_lock(&conn->sync_lock);
-   free(pv_hash_remove(&conn->fences, fence_id));
-   pthread_mutex_unlock(&conn->sync_lock);
-   return false;
-}
-
-static bool sync_wait(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t words)
-{
-   uint32_t count = (words - 2) / 3;
-   struct pv_vtest_sync_waiter *waiter =
-         calloc(1, sizeof(*waiter) + (size_t)count * sizeof(waiter->entries[0]));
-   int fd = eventfd(0, EFD_CLOEXEC);
-   if (!waiter || fd < 0) {
-      free(waiter);
-      if (fd >= 0)
-         close(fd);
-      return false;
-   }
-   waiter->any = w[0] & PV_VTEST_SYNC_WAIT_ANY;
-   waiter->count = count;
-   for (uint32_t i = 0; i < count; i++) {
-      const uint32_t *t = w + 2 + i * 3;
-      waiter->entries[i].id = t[0];
-      waiter->entries[i].value = t[1] | (uint64_t)t[2] << 32;
-   }
-   /* The guest gets its own copy of the fd; ours is signalled (and closed) when the wait
-    * is satisfied. A wait that never is costs one fd until the connection ends; the guest
-    * applies its timeout to its poll(). */
-   waiter->fd = dup(fd);
-   pthread_mutex_lock(&conn->sync_lock);
-   if (waiter_satisfied(conn, waiter)) {
-      eventfd_write(fd, 1);
-      close(waiter->fd);
-      free(waiter);
-   } else {
-      waiter->next = conn->waiters;
-      conn->waiters = waiter;
-   }
-   pthread_mutex_unlock(&conn->sync_lock);
-   bool ok = pv_vtest_reply(conn, PV_VTEST_SYNC_WAIT, NULL, 0) && pv_vtest_send_fd(conn, fd);
-   close(fd);
+   pthread_mutex_lock(&syncs->lock);
+   bool ok = slot_take(&syncs->syncs, id);
+   if (ok)
+      syncs->syncs.slots[*id - 1].value = value;
+   pthread_mutex_unlock(&syncs->lock);
    return ok;
 }
 
-bool pv_vtest_sync_handle(struct pv_vtest_conn *conn, uint32_t id, uint32_t words)
+bool pv_vtest_sync_unref(struct pv_vtest_syncs *syncs, uint32_t id)
 {
-   const uint32_t *w = conn->payload;
-   static const uint32_t need[] = {[PV_VTEST_SYNC_CREATE] = 2,
-                                   [PV_VTEST_SYNC_UNREF] = 1,
-                                   [PV_VTEST_SYNC_READ] = 1,
-                                   [PV_VTEST_SYNC_WRITE] = 3,
-                                   [PV_VTEST_SYNC_WAIT] = 2};
-   if (words < need[id] || (id == PV_VTEST_SYNC_WAIT && (words - 2) % 3 != 0)) {
-      pv_error("%s: vtest sync command %u with %u dwords; closing", conn->name, id, words);
-      return false;
-   }
-   bool ok = true;
-   switch (id) {
-   case PV_VTEST_SYNC_CREATE: {
-      struct pv_vtest_sync *s = malloc(sizeof(*s));
-      uint32_t sync_id = 0;
-      pthread_mutex_lock(&conn->sync_lock);
-      if (s) {
-         s->value = w[0] | (uint64_t)w[1] << 32;
-         do {
-            sync_id = ++conn->next_sync_id;
-         } while (sync_id == 0 || pv_hash_lookup(&conn->syncs, sync_id));
-         if (!pv_hash_insert(&conn->syncs, sync_id, s)) {
-            free(s);
-            sync_id = 0;
-         }
+   pthread_mutex_lock(&syncs->lock);
+   bool known = slot_get(&syncs->syncs, id) != NULL;
+   if (known) {
+      slot_put(&syncs->syncs, id);
+      /* Its id may be reused at once: fences still pending for it must not set the next
+       * sync that gets it. */
+      for (uint32_t i = 0; i < syncs->fences.capacity; i++) {
+         struct pv_vtest_slot *f = &syncs->fences.slots[i];
+         if (f->live && f->sync_id == id)
+            f->sync_id = 0;
       }
-      pthread_mutex_unlock(&conn->sync_lock);
-      return pv_vtest_reply(conn, id, &sync_id, 1);
    }
-   case PV_VTEST_SYNC_UNREF:
-      pthread_mutex_lock(&conn->sync_lock);
-      free(pv_hash_remove(&conn->syncs, w[0]));
-      pthread_mutex_unlock(&conn->sync_lock);
-      return true;
-   case PV_VTEST_SYNC_READ: {
-      pthread_mutex_lock(&conn->sync_lock);
-      const struct pv_vtest_sync *s = pv_hash_lookup(&conn->syncs, w[0]);
-      uint64_t value = s ? s->value : 0;
-      pthread_mutex_unlock(&conn->sync_lock);
-      if (!s)
-         pv_error("%s: SYNC_READ of unknown sync %u", conn->name, w[0]);
-      uint32_t reply[2] = {(uint32_t)value, (uint32_t)(value >> 32)};
-      return pv_vtest_reply(conn, id, reply, 2);
-   }
-   case PV_VTEST_SYNC_WRITE:
-      pthread_mutex_lock(&conn->sync_lock);
-      set_value(conn, w[0], w[1] | (uint64_t)w[2] << 32);
-      pthread_mutex_unlock(&conn->sync_lock);
-      return true;
-   case PV_VTEST_SYNC_WAIT:
-      ok = sync_wait(conn, w, words);
-      break;
-   }
+   pthread_mutex_unlock(&syncs->lock);
+   return known;
+}
+
+bool pv_vtest_sync_read(struct pv_vtest_syncs *syncs, uint32_t id, uint64_t *value)
+{
+   pthread_mutex_lock(&syncs->lock);
+   const struct pv_vtest_slot *s = slot_get(&syncs->syncs, id);
+   if (s)
+      *value = s->value;
+   pthread_mutex_unlock(&syncs->lock);
+   return s != NULL;
+}
+
+/* Called with the lock held. */
+static bool set_value(struct pv_vtest_syncs *syncs, uint32_t id, uint64_t value)
+{
+   struct pv_vtest_slot *s = slot_get(&syncs->syncs, id);
+   if (!s)
+      return false;
+   s->value = value;
+   update_waiters(syncs);
+   return true;
+}
+
+bool pv_vtest_sync_write(struct pv_vtest_syncs *syncs, uint32_t id, uint64_t value)
+{
+   pthread_mutex_lock(&syncs->lock);
+   bool ok = set_value(syncs, id, value);
+   pthread_mutex_unlock(&syncs->lock);
    return ok;
+}
+
+int pv_vtest_sync_wait(struct pv_vtest_syncs *syncs, bool any, uint32_t timeout_ms,
+                       const uint32_t *triples, uint32_t count)
+{
+   struct pv_vtest_sync_waiter *w = malloc(sizeof(*w) + (size_t)count * sizeof(w->entries[0]));
+   int fd = eventfd(0, EFD_CLOEXEC);
+   if (!w || fd < 0)
+      goto fail;
+   *w = (struct pv_vtest_sync_waiter){.any = any, .count = count};
+   for (uint32_t i = 0; i < count; i++) {
+      const uint32_t *t = triples + 3 * i;
+      w->entries[i].id = t[0];
+      w->entries[i].value = t[1] | (uint64_t)t[2] << 32;
+   }
+   /* Mesa sends anything above INT32_MAX for "forever" (vtest.md §5). */
+   w->deadline_ns =
+         timeout_ms > INT32_MAX ? UINT64_MAX : now_ns() + (uint64_t)timeout_ms * 1000000u;
+   pthread_mutex_lock(&syncs->lock);
+   update_waiters(syncs); /* an occasion to drop expired ones */
+   if (waiter_satisfied(syncs, w)) {
+      eventfd_write(fd, 1);
+      free(w);
+   } else if (timeout_ms == 0) {
+      free(w); /* the guest's poll() times out at once */
+   } else {
+      /* The waiter keeps its own reference to the eventfd: the caller's copy goes to the
+       * guest and is closed after sending. */
+      w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+      if (w->fd < 0) {
+         pthread_mutex_unlock(&syncs->lock);
+         goto fail;
+      }
+      w->next = syncs->waiters;
+      syncs->waiters = w;
+   }
+   pthread_mutex_unlock(&syncs->lock);
+   return fd;
+
+fail:
+   if (fd >= 0)
+      close(fd);
+   free(w);
+   return -1;
+}
+
+bool pv_vtest_sync_fence_add(struct pv_vtest_syncs *syncs, uint32_t sync_id, uint64_t value,
+                             uint64_t *fence_id)
+{
+   uint32_t id = 0;
+   pthread_mutex_lock(&syncs->lock);
+   bool ok = slot_get(&syncs->syncs, sync_id) && slot_take(&syncs->fences, &id);
+   if (ok) {
+      syncs->fences.slots[id - 1].sync_id = sync_id;
+      syncs->fences.slots[id - 1].value = value;
+   }
+   pthread_mutex_unlock(&syncs->lock);
+   *fence_id = id;
+   return ok;
+}
+
+void pv_vtest_sync_fence_cancel(struct pv_vtest_syncs *syncs, uint64_t fence_id)
+{
+   pthread_mutex_lock(&syncs->lock);
+   if (slot_get(&syncs->fences, fence_id))
+      slot_put(&syncs->fences, (uint32_t)fence_id);
+   pthread_mutex_unlock(&syncs->lock);
+}
+
+void pv_vtest_sync_fence_retired(void *data, uint32_t ring_idx, uint64_t fence_id)
+{
+   struct pv_vtest_syncs *syncs = data;
+   pthread_mutex_lock(&syncs->lock);
+   const struct pv_vtest_slot *f = slot_get(&syncs->fences, fence_id);
+   if (f) {
+      uint32_t sync_id = f->sync_id;
+      uint64_t value = f->value;
+      slot_put(&syncs->fences, (uint32_t)fence_id);
+      if (sync_id)
+         set_value(syncs, sync_id, value);
+   }
+   pthread_mutex_unlock(&syncs->lock);
 }
