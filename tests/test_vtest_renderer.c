@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "vtest/pv_vtest.h"
+#include "vtest_client.h"
 
 struct server {
    struct pv_gpu *gpu;
@@ -52,62 +53,6 @@ static void finish(struct server *s, int client)
    close(client);
    assert_int_equal(pthread_join(s->thread, NULL), 0);
    pv_gpu_destroy(s->gpu);
-}
-
-static void send_raw(int fd, const void *data, size_t size)
-{
-   assert_int_equal(send(fd, data, size, MSG_NOSIGNAL), (ssize_t)size);
-}
-
-static void send_msg(int fd, uint32_t id, const uint32_t *words, uint32_t count)
-{
-   uint32_t header[2] = {count, id};
-   send_raw(fd, header, sizeof(header));
-   if (count)
-      send_raw(fd, words, count * 4u);
-}
-
-static void read_exact(int fd, void *data, size_t size)
-{
-   uint8_t *p = data;
-   while (size) {
-      ssize_t n = read(fd, p, size);
-      assert_true(n > 0);
-      p += n;
-      size -= (size_t)n;
-   }
-}
-
-/* Reads one reply, checks its id, returns its payload length in dwords. */
-static uint32_t read_reply(int fd, uint32_t id, uint32_t *words, uint32_t max)
-{
-   uint32_t header[2];
-   read_exact(fd, header, sizeof(header));
-   assert_int_equal(header[1], id);
-   assert_true(header[0] <= max);
-   read_exact(fd, words, header[0] * 4u);
-   return header[0];
-}
-
-static int receive_fd(int fd)
-{
-   char byte;
-   struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-   union {
-      struct cmsghdr align;
-      char buf[CMSG_SPACE(sizeof(int))];
-   } control;
-   struct msghdr msg = {.msg_iov = &iov,
-                        .msg_iovlen = 1,
-                        .msg_control = control.buf,
-                        .msg_controllen = sizeof(control.buf)};
-   assert_int_equal(recvmsg(fd, &msg, 0), 1);
-   struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-   assert_non_null(cmsg);
-   assert_int_equal(cmsg->cmsg_type, SCM_RIGHTS);
-   int received;
-   memcpy(&received, CMSG_DATA(cmsg), sizeof(int));
-   return received;
 }
 
 /* Mesa 25's exact opening (vtest.md §4), up to CONTEXT_INIT. */
