@@ -77,19 +77,17 @@ bool pv_gpu_get_capset(struct pv_gpu *gpu, uint32_t id, uint32_t version, void *
    return true;
 }
 
-struct pv_gpu_context *pv_gpu_context_create(struct pv_gpu *gpu, uint32_t capset_id,
-                                             const char *debug_name,
-                                             pv_gpu_fence_retired_fn fence_retired,
-                                             void *fence_data)
+struct pv_gpu_context *pv_gpu_context_create(struct pv_gpu *gpu,
+                                             const struct pv_gpu_context_desc *desc)
 {
-   if (capset_id != PV_GPU_CAPSET_VENUS)
+   if (desc->capset_id != PV_GPU_CAPSET_VENUS)
       return NULL;
    pthread_mutex_lock(&fake_gpu.lock);
    fake_gpu.contexts_created++;
-   fake_gpu.capset_id = capset_id;
-   strncpy(fake_gpu.debug_name, debug_name, sizeof(fake_gpu.debug_name) - 1);
-   fake_gpu.fence_retired = fence_retired;
-   fake_gpu.fence_data = fence_data;
+   fake_gpu.capset_id = desc->capset_id;
+   strncpy(fake_gpu.debug_name, desc->debug_name, sizeof(fake_gpu.debug_name) - 1);
+   fake_gpu.fence_retired = desc->fence_retired;
+   fake_gpu.fence_data = desc->fence_data;
    pthread_mutex_unlock(&fake_gpu.lock);
    return calloc(1, sizeof(struct pv_gpu_context));
 }
@@ -132,20 +130,26 @@ bool pv_gpu_context_is_fatal(const struct pv_gpu_context *ctx)
    return ctx->fatal;
 }
 
-bool pv_gpu_context_create_blob(struct pv_gpu_context *ctx, uint32_t blob_type, uint32_t blob_flags,
-                                uint64_t size, uint64_t blob_id, uint32_t *res_id, int *fd)
+bool pv_gpu_resource_create_blob(struct pv_gpu_context *ctx, const struct pv_gpu_blob_desc *desc)
 {
    pthread_mutex_lock(&fake_gpu.lock);
    fake_gpu.blobs++;
-   fake_gpu.blob_type = blob_type;
-   fake_gpu.blob_flags = blob_flags;
-   fake_gpu.blob_size = size;
-   fake_gpu.blob_id = blob_id;
+   fake_gpu.blob_type = desc->blob_mem;
+   fake_gpu.blob_flags = desc->blob_flags;
+   fake_gpu.blob_size = desc->size;
+   fake_gpu.blob_id = desc->blob_id;
+   fake_gpu.blob_res_id = desc->res_id;
    bool fail = fake_gpu.fail_blobs;
-   uint32_t id = ++fake_gpu.next_res_id;
    pthread_mutex_unlock(&fake_gpu.lock);
-   if (fail)
-      return false;
+   return !fail;
+}
+
+/* Any id gets a fresh memfd of the newest blob's size: the transport only passes it on. */
+bool pv_gpu_resource_export(struct pv_gpu *gpu, uint32_t res_id, int *fd, uint32_t *fd_type)
+{
+   pthread_mutex_lock(&fake_gpu.lock);
+   uint64_t size = fake_gpu.blob_size;
+   pthread_mutex_unlock(&fake_gpu.lock);
    *fd = memfd_create("fake-blob", MFD_CLOEXEC);
    if (*fd < 0)
       return false;
@@ -153,16 +157,17 @@ bool pv_gpu_context_create_blob(struct pv_gpu_context *ctx, uint32_t blob_type, 
       close(*fd);
       return false;
    }
-   *res_id = id;
+   *fd_type = PV_GPU_FD_TYPE_SHM;
    return true;
 }
 
-void pv_gpu_context_unref_resource(struct pv_gpu_context *ctx, uint32_t res_id)
+bool pv_gpu_resource_unref(struct pv_gpu *gpu, uint32_t res_id)
 {
    pthread_mutex_lock(&fake_gpu.lock);
    if (fake_gpu.unref_count < FAKE_GPU_MAX_UNREFS)
       fake_gpu.unrefs[fake_gpu.unref_count++] = res_id;
    pthread_mutex_unlock(&fake_gpu.lock);
+   return true;
 }
 
 bool pv_gpu_context_submit_fence(struct pv_gpu_context *ctx, uint32_t ring_idx, uint64_t fence_id)

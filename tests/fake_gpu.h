@@ -19,7 +19,7 @@ struct fake_gpu_state {
    pthread_mutex_t lock;
    /* switches set by a test */
    bool fatal_submits; /* submits make the context fatal and report false */
-   bool fail_blobs;    /* pv_gpu_context_create_blob fails */
+   bool fail_blobs;    /* pv_gpu_resource_create_blob fails */
    /* records */
    int gpus_created, gpus_destroyed;
    int contexts_created, contexts_released, contexts_destroyed;
@@ -32,7 +32,7 @@ struct fake_gpu_state {
    int blobs;
    uint32_t blob_type, blob_flags;
    uint64_t blob_size, blob_id;
-   uint32_t next_res_id;
+   uint32_t blob_res_id; /* the id the transport chose */
    int unref_count;
    uint32_t unrefs[FAKE_GPU_MAX_UNREFS];
    int fence_count; /* fences accepted and not yet retired by fake_gpu_retire */

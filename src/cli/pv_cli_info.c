@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "cli/pv_cli.h"
-#include "render/pv_render.h"
+#include <pearvisor/pv_gpu.h>
+#include <vulkan/vulkan.h>
 
 static const char usage[] =
       "usage: pearvisor info [--icd HOST_ICD_JSON] [--protocol [--verbose]]\n"
@@ -17,60 +18,47 @@ static const char usage[] =
       "               to the host as generated, hand-written, not supported (with reasons)\n"
       "  --verbose    with --protocol, list every command\n";
 
-typedef void (*pv_slot_fn)(void);
-
-static pv_slot_fn slot(const struct pv_venus_handlers *h, size_t slot_plus_one)
-{
-   pv_slot_fn fn;
-   memcpy(&fn, (const char *)h + slot_plus_one - 1, sizeof(fn));
-   return fn;
-}
+static const char *const support_names[] = {
+      [PV_GPU_COMMAND_UNSUPPORTED] = "not supported",
+      [PV_GPU_COMMAND_FORWARDED] = "forwarded",
+      [PV_GPU_COMMAND_HAND_WRITTEN] = "hand-written",
+};
 
 static int print_protocol(bool verbose)
 {
-   struct pv_gpu *gpu = pv_gpu_create(NULL);
-   struct pv_venus_handlers *generated = calloc(1, sizeof(*generated));
-   if (!gpu || !generated)
+   const struct pv_gpu_options options = {.version = PV_GPU_OPTIONS_VERSION};
+   struct pv_gpu *gpu = pv_gpu_create(&options);
+   struct pv_gpu_protocol_info info;
+   if (!gpu)
       return 1;
-   pv_render_forward_init(generated);
-   unsigned in_table = 0, decodable = 0, forwarded = 0, handwritten = 0, unsupported = 0;
-   for (int id = 0; id < PV_VENUS_COMMAND_LIMIT; id++) {
-      const struct pv_venus_command_info *info = &pv_venus_commands[id];
-      if (!info->name)
-         continue;
-      in_table++;
-      const char *how;
-      if (!pv_venus_exec_table[id]) {
-         unsupported++;
-         how = "not supported";
-      } else {
-         decodable++;
-         size_t offset = pv_venus_handler_slots[id];
-         bool same = slot(&gpu->handlers, offset) == slot(generated, offset);
-         if (same && slot(generated, offset)) {
-            forwarded++;
-            how = "forwarded";
-         } else {
-            handwritten++;
-            how = "hand-written";
-         }
-      }
-      if (verbose || !pv_venus_exec_table[id])
-         printf("  %3d %-48s %s%s%s\n", id, info->name, how, info->unsupported ? ": " : "",
-                info->unsupported ? info->unsupported : "");
+   pv_gpu_get_protocol_info(gpu, &info);
+   struct pv_gpu_command_info *commands = calloc(info.command_count, sizeof(*commands));
+   if (!commands) {
+      pv_gpu_destroy(gpu);
+      return 1;
    }
-   printf("Venus protocol coverage (wire format 1, vk.xml %u.%u.%u):\n"
+   uint32_t count = pv_gpu_get_protocol_commands(gpu, commands, info.command_count);
+   unsigned by_support[3] = {0};
+   for (uint32_t i = 0; i < count; i++) {
+      const struct pv_gpu_command_info *cmd = &commands[i];
+      by_support[cmd->support]++;
+      if (verbose || cmd->support == PV_GPU_COMMAND_UNSUPPORTED)
+         printf("  %3u %-48s %s%s%s\n", cmd->id, cmd->name, support_names[cmd->support],
+                cmd->reason ? ": " : "", cmd->reason ? cmd->reason : "");
+   }
+   printf("Venus protocol coverage (wire format %u, vk.xml %u.%u.%u):\n"
           "  commands in the id table  %u\n"
           "  decodable                 %u\n"
           "  forwarded (generated)     %u\n"
           "  hand-written              %u\n"
           "  not supported             %u\n"
-          "  extensions offered        %zu\n",
-          VK_API_VERSION_MAJOR(PV_VENUS_VK_XML_VERSION),
-          VK_API_VERSION_MINOR(PV_VENUS_VK_XML_VERSION),
-          VK_API_VERSION_PATCH(PV_VENUS_VK_XML_VERSION), in_table, decodable, forwarded,
-          handwritten, unsupported, pv_venus_extension_count);
-   free(generated);
+          "  extensions offered        %u\n",
+          info.wire_format_version, VK_API_VERSION_MAJOR(info.vk_xml_version),
+          VK_API_VERSION_MINOR(info.vk_xml_version), VK_API_VERSION_PATCH(info.vk_xml_version),
+          count, count - by_support[PV_GPU_COMMAND_UNSUPPORTED],
+          by_support[PV_GPU_COMMAND_FORWARDED], by_support[PV_GPU_COMMAND_HAND_WRITTEN],
+          by_support[PV_GPU_COMMAND_UNSUPPORTED], info.extension_count);
+   free(commands);
    pv_gpu_destroy(gpu);
    return 0;
 }
@@ -148,8 +136,7 @@ int pv_cli_info(int argc, char **argv)
    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
       switch (c) {
       case 'i':
-         setenv("VK_DRIVER_FILES", optarg, 1);
-         setenv("VK_ICD_FILENAMES", optarg, 1);
+         pv_cli_use_host_icd(optarg);
          break;
       case 'p':
          protocol = true;

@@ -33,7 +33,7 @@ int pv_cli_serve(int argc, char **argv)
          opts.socket_path = optarg;
          break;
       case 'i':
-         opts.host_icd = optarg;
+         pv_cli_use_host_icd(optarg);
          break;
       case 'n':
          opts.no_fork = true;

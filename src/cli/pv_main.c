@@ -1,5 +1,6 @@
 /* `pearvisor`: the command-line entry point; picks the subcommand. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef PV_HAVE_BENCH
@@ -27,6 +28,13 @@ int pv_cli_usage(const char *text, bool asked)
 {
    fputs(text, asked ? stdout : stderr);
    return asked ? 0 : 2;
+}
+
+void pv_cli_use_host_icd(const char *icd)
+{
+   /* Both names: loaders before 1.3.207 know only the older one. */
+   setenv("VK_DRIVER_FILES", icd, 1);
+   setenv("VK_ICD_FILENAMES", icd, 1);
 }
 
 int main(int argc, char **argv)

@@ -19,6 +19,10 @@
 struct pv_gpu {
    struct pv_venus_handlers handlers; /* shared by every stream of every context */
    uint8_t capset[PV_GPU_CAPSET_MAX_SIZE];
+
+   pthread_mutex_t lock;            /* resources, contexts */
+   struct pv_hash resources;        /* caller's res_id -> struct pv_render_resource */
+   struct pv_gpu_context *contexts; /* every live context, for reset and destroy */
 };
 
 /* Shared memory that both sides map: shm blobs (rings, reply and command pools) and
@@ -26,14 +30,19 @@ struct pv_gpu {
  * outlive the others (venus.md §10: the guest may unref before or after vkFreeMemory). */
 struct pv_render_shmem {
    atomic_int refs;
-   int fd;
+   int fd; /* -1 for guest pages, which are the VMM's */
    void *map;
    size_t size;
 };
 
+/* A blob resource: the renderer's, named by the caller's id. */
 struct pv_render_resource {
    uint32_t res_id;
-   struct pv_render_shmem *shmem;
+   uint32_t blob_mem;
+   uint32_t blob_flags;
+   uint64_t size;
+   struct pv_render_shmem *shmem; /* NULL: guest pages in several ranges (not shareable) */
+   bool mapped;
 };
 
 /* A guest object id bound to a host object. */
@@ -119,16 +128,26 @@ struct pv_render_ring {
 /* Waits for a vtest fence on a queue's timeline without blocking any stream. */
 struct pv_render_fence_waiter;
 
+/* Retired fences waiting for pv_gpu_context_poll (PV_GPU_CONTEXT_POLL_FENCES). */
+struct pv_render_fence_mailbox {
+   pthread_mutex_t lock;
+   int fd;         /* eventfd, readable while rings is not empty */
+   uint64_t rings; /* bit per ring_idx with a retired fence not yet delivered */
+   uint64_t newest[PV_GPU_MAX_TIMELINES];
+};
+
 struct pv_gpu_context {
    struct pv_gpu *gpu;
+   struct pv_gpu_context *next; /* in gpu->contexts */
    char name[64];
+   uint32_t flags; /* PV_GPU_CONTEXT_* */
    pv_gpu_fence_retired_fn fence_retired;
    void *fence_data;
+   struct pv_render_fence_mailbox mailbox; /* PV_GPU_CONTEXT_POLL_FENCES */
 
-   pthread_mutex_t lock; /* objects, resources, rings, queues */
+   pthread_mutex_t lock; /* objects, attached, rings, queues */
    struct pv_hash objects;
-   struct pv_hash resources;
-   uint32_t next_res_id;
+   struct pv_hash attached; /* res_id -> the resource's gpu entry (its streams may use it) */
    struct pv_render_ring *rings;
    struct pv_render_queue *queues[PV_GPU_MAX_TIMELINES]; /* by ring_idx */
    struct pv_cs_handles handles;
@@ -172,9 +191,19 @@ void pv_render_objects_destroy_children(struct pv_gpu_context *ctx, uint64_t par
 struct pv_render_shmem *pv_render_shmem_create(size_t size);
 struct pv_render_shmem *pv_render_shmem_ref(struct pv_render_shmem *shmem);
 void pv_render_shmem_unref(struct pv_render_shmem *shmem);
-/* The resource's shared memory with a reference taken, NULL if unknown. */
+/* The shared memory of a resource attached to the context, with a reference taken; NULL
+ * (and why in error) if there is none. */
 struct pv_render_shmem *pv_render_resource_shmem(struct pv_gpu_context *ctx, uint32_t res_id);
-void pv_render_resources_finish(struct pv_gpu_context *ctx);
+/* Detaches every resource from the context. */
+void pv_render_resources_detach_all(struct pv_gpu_context *ctx);
+/* Unrefs every resource of the renderer (reset, destroy). */
+void pv_render_resources_finish(struct pv_gpu *gpu);
+
+/* --- fence delivery (pv_render_fence.c) --- */
+bool pv_render_mailbox_init(struct pv_gpu_context *ctx);
+void pv_render_mailbox_finish(struct pv_gpu_context *ctx);
+/* Reports a retired fence: the callback now, or the mailbox for pv_gpu_context_poll. */
+void pv_render_fence_retire(struct pv_gpu_context *ctx, uint32_t ring_idx, uint64_t fence_id);
 
 /* --- streams (pv_render_stream.c) --- */
 void pv_render_stream_init(struct pv_render_stream *stream, struct pv_gpu_context *ctx,
@@ -198,8 +227,9 @@ bool pv_render_ring_create(struct pv_render_stream *creator, uint64_t id,
 struct pv_render_ring *pv_render_ring_find(struct pv_gpu_context *ctx, uint64_t id);
 void pv_render_ring_destroy(struct pv_gpu_context *ctx, struct pv_render_ring *ring);
 void pv_render_ring_notify(struct pv_render_ring *ring);
-/* Blocks until the ring's head reaches seqno (wrap-aware) or the context dies. */
-void pv_render_ring_wait_head(struct pv_render_ring *ring, uint32_t seqno);
+/* Blocks until the ring's head reaches seqno (wrap-aware) or the context dies. False, at
+ * once, for a seqno past what the guest has written (it could never come). */
+bool pv_render_ring_wait_head(struct pv_render_ring *ring, uint32_t seqno);
 void pv_render_ring_submit_virtqueue_seqno(struct pv_render_ring *ring, uint64_t seqno);
 void pv_render_ring_wait_virtqueue_seqno(struct pv_render_ring *ring, uint64_t seqno);
 void pv_render_rings_set_status(struct pv_gpu_context *ctx, uint32_t bits);

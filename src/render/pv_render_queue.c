@@ -132,7 +132,7 @@ static void *fence_thread(void *arg)
       pthread_mutex_unlock(&w->lock);
       ctx->vk->vkWaitForFences(f->device, 1, &f->fence, VK_TRUE, UINT64_MAX);
       ctx->vk->vkDestroyFence(f->device, f->fence, NULL);
-      ctx->fence_retired(ctx->fence_data, f->ring_idx, f->fence_id);
+      pv_render_fence_retire(ctx, f->ring_idx, f->fence_id);
       free(f);
       pthread_mutex_lock(&w->lock);
    }
@@ -165,7 +165,7 @@ bool pv_render_fence_submit(struct pv_gpu_context *ctx, uint32_t ring_idx, uint6
       return false;
    if (ring_idx == 0) {
       /* The CPU timeline: everything the context stream did has already happened. */
-      ctx->fence_retired(ctx->fence_data, ring_idx, fence_id);
+      pv_render_fence_retire(ctx, ring_idx, fence_id);
       return true;
    }
    pthread_mutex_lock(&ctx->lock);

@@ -242,14 +242,21 @@ void pv_render_ring_notify(struct pv_render_ring *ring)
    wake_ring(ring);
 }
 
-void pv_render_ring_wait_head(struct pv_render_ring *ring, uint32_t seqno)
+bool pv_render_ring_wait_head(struct pv_render_ring *ring, uint32_t seqno)
 {
+   /* The guest asks for a seqno it has already written into the ring (the tail is stored
+    * before the request is sent on the other channel). One past the tail could only be
+    * reached by the guest writing more, which it will not do while it waits: refuse it
+    * rather than block the context stream for ever. */
+   uint32_t tail = atomic_load_explicit(ring->tail, memory_order_acquire);
+   if ((uint32_t)(seqno - tail) - 1u < 0x7fffffffu)
+      return false;
    for (;;) {
       uint32_t published = atomic_load_explicit(&ring->head_published, memory_order_acquire);
       uint32_t head = atomic_load_explicit(ring->head, memory_order_acquire);
       /* Head and seqno are free-running u32 counters: compare modulo 2^32. */
       if ((uint32_t)(head - seqno) <= 0x7fffffffu || ring_should_stop(ring))
-         return;
+         return true;
       wake_ring(ring);
       pv_os_futex_wait((uint32_t *)&ring->head_published, published, 1000000);
    }

@@ -187,8 +187,9 @@ static void wait_virtqueue_seqno(struct pv_venus_dispatch *d,
 static void wait_ring_seqno(struct pv_venus_dispatch *d, struct pv_cmd_vkWaitRingSeqnoMESA *args)
 {
    struct pv_render_ring *ring = ring_or_fail(d, args->ring);
-   if (ring)
-      pv_render_ring_wait_head(ring, (uint32_t)args->seqno);
+   if (ring && !pv_render_ring_wait_head(ring, (uint32_t)args->seqno))
+      pv_cs_fail(d->reader, "vkWaitRingSeqnoMESA: seqno %llu is past the ring's tail",
+                 (unsigned long long)args->seqno);
 }
 
 void pv_render_transport_init_dispatch(struct pv_venus_handlers *h)

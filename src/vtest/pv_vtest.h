@@ -8,12 +8,12 @@
 
 struct pv_vtest_options {
    const char *socket_path;
-   bool no_fork;         /* serve clients on threads of this process, sharing one renderer */
-   const char *host_icd; /* host Vulkan driver manifest, NULL: the loader's choice */
-   bool print_stats;     /* log each context's stats when its client leaves */
+   bool no_fork;     /* serve clients on threads of this process, sharing one renderer */
+   bool print_stats; /* log each context's stats when its client leaves */
 };
 
-/* Serves until SIGINT/SIGTERM; returns a process exit status. */
+/* Serves until SIGINT/SIGTERM; returns a process exit status. The host driver is whatever
+ * the process's Vulkan loader picks (VK_DRIVER_FILES, set by the caller before any thread). */
 int pv_vtest_serve(const struct pv_vtest_options *options);
 /* Serves one already-connected client on fd until it disconnects (or sends something that
  * cannot be framed); then destroys its context and closes fd. */

@@ -1,4 +1,5 @@
 /* The vtest commands, one handler each (vtest.md §5). */
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -89,8 +90,13 @@ static bool context_init(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t
                   conn->name, capset_id, conn->capset_id);
       return true;
    }
-   conn->ctx = pv_gpu_context_create(conn->gpu, capset_id, conn->name, pv_vtest_sync_fence_retired,
-                                     &conn->syncs);
+   const struct pv_gpu_context_desc desc = {
+         .capset_id = capset_id,
+         .debug_name = conn->name,
+         .fence_retired = pv_vtest_sync_fence_retired,
+         .fence_data = &conn->syncs,
+   };
+   conn->ctx = pv_gpu_context_create(conn->gpu, &desc);
    if (!conn->ctx) {
       pv_error("%s: CONTEXT_INIT: no context for capset %u (not served, or the renderer "
                "failed); commands that need one will be ignored",
@@ -101,17 +107,52 @@ static bool context_init(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t
    return true;
 }
 
+/* vtest lets the server pick resource ids; the renderer wants the caller's. One counter for
+ * the process keeps them unique among clients that share a renderer (--no-fork). */
+static uint32_t new_res_id(void)
+{
+   static atomic_uint next;
+   uint32_t id;
+   while ((id = atomic_fetch_add(&next, 1) + 1) == 0)
+      ;
+   return id;
+}
+
+/* A HOST3D blob the guest maps: created, remembered for teardown, exported as a memfd. */
+static bool create_blob(struct pv_vtest_conn *conn, const struct pv_gpu_blob_desc *desc, int *fd)
+{
+   uint32_t fd_type;
+   if (!pv_gpu_resource_create_blob(conn->ctx, desc))
+      return false;
+   if (!pv_gpu_resource_export(conn->gpu, desc->res_id, fd, &fd_type) ||
+       !pv_hash_insert(&conn->resources, desc->res_id, conn)) {
+      if (*fd >= 0)
+         close(*fd);
+      *fd = -1;
+      pv_gpu_resource_unref(conn->gpu, desc->res_id);
+      return false;
+   }
+   return true;
+}
+
 static bool resource_create_blob(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t words)
 {
-   uint32_t type = w[0], flags = w[1], res_id = 0;
-   uint64_t size = u64_at(w + 2), blob_id = u64_at(w + 4);
+   const struct pv_gpu_blob_desc desc = {
+         .res_id = new_res_id(),
+         .blob_mem = w[0],
+         .blob_flags = w[1],
+         .size = u64_at(w + 2),
+         .blob_id = u64_at(w + 4),
+   };
+   uint32_t res_id = desc.res_id;
    int fd = -1;
    if (!conn->ctx)
       pv_error("%s: RESOURCE_CREATE_BLOB without a context (no successful CONTEXT_INIT)",
                conn->name);
-   else if (!pv_gpu_context_create_blob(conn->ctx, type, flags, size, blob_id, &res_id, &fd))
+   else if (desc.blob_mem != PV_GPU_BLOB_MEM_HOST3D || !create_blob(conn, &desc, &fd))
       pv_error("%s: RESOURCE_CREATE_BLOB type %u, flags %#x, %llu bytes, blob id %llu failed",
-               conn->name, type, flags, (unsigned long long)size, (unsigned long long)blob_id);
+               conn->name, desc.blob_mem, desc.blob_flags, (unsigned long long)desc.size,
+               (unsigned long long)desc.blob_id);
    if (fd < 0) {
       /* vtest has no error reply, and the guest aborts when no fd comes. An eventfd cannot
        * be mapped, so the guest's mmap fails cleanly: a shmem request returns NULL, a memory
@@ -128,10 +169,11 @@ static bool resource_create_blob(struct pv_vtest_conn *conn, const uint32_t *w, 
 
 static bool resource_unref(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t words)
 {
-   if (conn->ctx)
-      pv_gpu_context_unref_resource(conn->ctx, w[0]);
+   /* Only this client's own resources: another client's id is not its to drop. */
+   if (pv_hash_remove(&conn->resources, w[0]))
+      pv_gpu_resource_unref(conn->gpu, w[0]);
    else
-      pv_error("%s: RESOURCE_UNREF of %u without a context; ignored", conn->name, w[0]);
+      pv_error("%s: RESOURCE_UNREF of unknown resource %u; ignored", conn->name, w[0]);
    return true;
 }
 

@@ -177,11 +177,17 @@ static void log_stats(struct pv_vtest_conn *conn)
            (unsigned long long)after.rings);
 }
 
+static void unref_resource(uint64_t res_id, void *value, void *gpu)
+{
+   pv_gpu_resource_unref(gpu, (uint32_t)res_id);
+}
+
 void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, bool print_stats)
 {
    struct pv_vtest_conn conn = {.fd = fd, .gpu = gpu, .print_stats = print_stats};
    strcpy(conn.name, "vtest client");
    pv_vtest_syncs_init(&conn.syncs);
+   pv_hash_init(&conn.resources);
    uint32_t id, length;
    const void *payload;
    while (read_message(&conn, &id, &length, &payload)) {
@@ -200,6 +206,8 @@ void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, bool print_stats)
    /* Frees every host object the guest left behind; after it no fence can retire, so the
     * syncs can go. */
    pv_gpu_context_destroy(conn.ctx);
+   pv_hash_foreach(&conn.resources, unref_resource, gpu);
+   pv_hash_finish(&conn.resources);
    pv_vtest_syncs_finish(&conn.syncs);
    free(conn.reader.buf);
    close(fd);

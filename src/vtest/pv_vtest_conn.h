@@ -8,6 +8,7 @@
 
 #include <pearvisor/pv_gpu.h>
 
+#include "util/pv_hash.h"
 #include "vtest/pv_vtest_sync.h"
 
 /* vtest command ids (vtest.md §3). */
@@ -65,6 +66,7 @@ struct pv_vtest_conn {
    struct pv_vtest_reader reader;
    uint64_t reported; /* bit n: unsupported command n logged (bit 63: every id >= 63) */
    struct pv_vtest_syncs syncs;
+   struct pv_hash resources; /* res ids this client created; unref'd when it leaves */
 };
 
 /* pv_vtest_serve_client with the --stats switch. */

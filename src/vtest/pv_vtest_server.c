@@ -175,7 +175,7 @@ static void serve_in_worker(struct pv_vtest_server *server, int fd)
    prctl(PR_SET_PDEATHSIG, SIGKILL);
    if (getppid() != server_pid)
       _exit(1); /* the server died before prctl() took effect */
-   const struct pv_gpu_options gpu_options = {.host_icd = server->options->host_icd};
+   const struct pv_gpu_options gpu_options = {.version = PV_GPU_OPTIONS_VERSION};
    struct pv_gpu *gpu = pv_gpu_create(&gpu_options);
    if (!gpu) {
       pv_error("worker: cannot create the renderer; dropping the client");
@@ -252,7 +252,7 @@ int pv_vtest_serve(const struct pv_vtest_options *options)
    if (server.listen_fd < 0)
       goto out_signals;
    if (options->no_fork) {
-      const struct pv_gpu_options gpu_options = {.host_icd = options->host_icd};
+      const struct pv_gpu_options gpu_options = {.version = PV_GPU_OPTIONS_VERSION};
       server.gpu = pv_gpu_create(&gpu_options);
       if (!server.gpu) {
          pv_error("cannot create the renderer");
