@@ -35,3 +35,16 @@ format-check:
 
 clean:
 	rm -rf $(BUILD) $(SANITIZE_BUILD)
+
+# A real VM: QEMU 10 (Debian 13 chroot, scripts/vm-setup.sh) with a virtio-gpu venus device and
+# the stock Mesa venus driver in the guest; vulkaninfo and the five GPU test programs must run
+# there with their native checksums. VM_RENDERER_LIB=DIR makes QEMU load DIR/libvirglrenderer.so.1
+# instead of the stock virglrenderer, and the test fails unless QEMU really mapped that file.
+VM_RENDERER_LIB ?=
+VM_ARGS ?=
+
+.PHONY: test-vm
+test-vm: build
+	@scripts/vm-setup.sh
+	tests/vm/run_vm.py $(if $(VM_RENDERER_LIB),--renderer-lib $(VM_RENDERER_LIB)) $(VM_ARGS) \
+		$(addprefix $(BUILD)/tests/programs/pv-test-,compute transfer clear graphics sync)
