@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds PearVisor twice (plain, then ASan/UBSan), runs every test in both, checks the
-# formatting, and ends with one line "N passed, N failed" over all of it.
+# Builds PearVisor twice (plain, then ASan/UBSan), runs every test in both, boots a real VM
+# on our virglrenderer-compatible library (make test-vm), checks the formatting, and ends
+# with one line "N passed, N failed" over all of it.
 set -uo pipefail
 plain=${1:-build} sanitize=${2:-build-sanitize}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +31,13 @@ echo "== plain build"
 run_suite "$plain"
 echo "== ASan/UBSan build"
 ASAN_OPTIONS=detect_leaks=1 run_suite "$sanitize" -Db_sanitize=address,undefined -Db_lundef=false
+echo "== real VM: QEMU's virtio-gpu venus on our libvirglrenderer.so.1"
+if scripts/vm-setup.sh && tests/vm/run_vm.py --renderer-lib "$plain/src/virgl" \
+      "$plain"/tests/programs/pv-test-{compute,transfer,clear,graphics,sync}; then
+   passed=$((passed + 1))
+else
+   failed=$((failed + 1))
+fi
 echo "== clang-format"
 if clang-format --dry-run -Werror $(git ls-files '*.c' '*.h'); then
    passed=$((passed + 1))

@@ -1,0 +1,545 @@
+/* Unit tests of libvirglrenderer.so.1 (src/virgl): the virglrenderer C ABI driven in QEMU 10's
+ * order of calls, against the real renderer on lavapipe. No guest: a context creates no
+ * Vulkan instance until a Venus stream asks for one. */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "virgl/pv_virgl_abi.h"
+
+/* The library's exports, with the signatures of src/virgl/pv_virgl*.c. */
+int virgl_renderer_init(void *cookie, int flags, struct virgl_renderer_callbacks *cb);
+void virgl_renderer_reset(void);
+void virgl_renderer_cleanup(void *cookie);
+void virgl_renderer_get_cap_set(uint32_t set, uint32_t *max_ver, uint32_t *max_size);
+void virgl_renderer_fill_caps(uint32_t set, uint32_t version, void *caps);
+int virgl_renderer_context_create_with_flags(uint32_t ctx_id, uint32_t ctx_flags, uint32_t nlen,
+                                             const char *name);
+void virgl_renderer_context_destroy(uint32_t handle);
+int virgl_renderer_submit_cmd(void *buffer, int ctx_id, int ndw);
+int virgl_renderer_context_create_fence(uint32_t ctx_id, uint32_t flags, uint32_t ring_idx,
+                                        uint64_t fence_id);
+int virgl_renderer_create_fence(int client_fence_id, uint32_t ctx_id);
+void virgl_renderer_poll(void);
+void virgl_renderer_context_poll(uint32_t ctx_id);
+int virgl_renderer_context_get_poll_fd(uint32_t ctx_id);
+int virgl_renderer_resource_create(struct virgl_renderer_resource_create_args *args,
+                                   struct iovec *iov, uint32_t num_iovs);
+int virgl_renderer_resource_create_blob(
+      const struct virgl_renderer_resource_create_blob_args *args);
+void virgl_renderer_resource_unref(uint32_t res_handle);
+int virgl_renderer_resource_map(uint32_t res_handle, void **map, uint64_t *out_size);
+int virgl_renderer_resource_unmap(uint32_t res_handle);
+int virgl_renderer_resource_get_map_info(uint32_t res_handle, uint32_t *map_info);
+int virgl_renderer_resource_export_blob(uint32_t res_id, uint32_t *fd_type, int *fd);
+int virgl_renderer_resource_get_info(int res_handle, struct virgl_renderer_resource_info *info);
+int virgl_renderer_resource_get_info_ext(int res_handle,
+                                         struct virgl_renderer_resource_info_ext *ext);
+int virgl_renderer_resource_attach_iov(int res_handle, struct iovec *iov, int num_iovs);
+void virgl_renderer_resource_detach_iov(int res_handle, struct iovec **iov, int *num_iovs);
+int virgl_renderer_transfer_write_iov(uint32_t handle, uint32_t ctx_id, int level, uint32_t stride,
+                                      uint32_t layer_stride, struct virgl_box *box, uint64_t offset,
+                                      struct iovec *iovec, unsigned int iovec_cnt);
+void virgl_renderer_ctx_attach_resource(int ctx_id, int res_handle);
+void virgl_renderer_ctx_detach_resource(int ctx_id, int res_handle);
+void *virgl_renderer_get_cursor_data(uint32_t resource_id, uint32_t *width, uint32_t *height);
+
+/* QEMU's values. */
+#define FLAG_VENUS         (1 << 6)
+#define FLAG_RENDER_SERVER (1 << 9)
+#define CAPSET_VIRGL       1
+#define CAPSET_VIRGL2      2
+#define CAPSET_VENUS       4
+#define BLOB_MEM_HOST3D    2
+#define BLOB_FLAG_MAPPABLE 1
+#define FD_TYPE_SHM        3
+#define MAP_CACHE_CACHED   1
+#define BLOB_SIZE          131268u
+
+static const char ctx_name[] = "test_virgl";
+
+/* What the callbacks saw. */
+static int cookie;
+static struct {
+   int fence_calls;
+   uint32_t fence;
+   int context_fence_calls;
+   uint32_t context_fence_ctx;
+   uint32_t context_fence_ring;
+   uint64_t context_fence_id;
+   bool bad_cookie;
+} seen;
+
+static void write_fence(void *c, uint32_t fence)
+{
+   if (c != &cookie)
+      seen.bad_cookie = true;
+   seen.fence_calls++;
+   seen.fence = fence;
+}
+
+static void write_context_fence(void *c, uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id)
+{
+   if (c != &cookie)
+      seen.bad_cookie = true;
+   seen.context_fence_calls++;
+   seen.context_fence_ctx = ctx_id;
+   seen.context_fence_ring = ring_idx;
+   seen.context_fence_id = fence_id;
+}
+
+/* The library keeps the pointer: it must outlive the test. */
+static struct virgl_renderer_callbacks callbacks = {
+      .version = 3,
+      .write_fence = write_fence,
+      .write_context_fence = write_context_fence,
+};
+
+static int setup(void **state)
+{
+   memset(&seen, 0, sizeof(seen));
+   /* QEMU asks for the capsets before init. */
+   uint32_t max_ver = 99, max_size = 99;
+   virgl_renderer_get_cap_set(CAPSET_VIRGL, &max_ver, &max_size);
+   assert_int_equal(max_size, 0);
+   virgl_renderer_get_cap_set(CAPSET_VIRGL2, &max_ver, &max_size);
+   assert_int_equal(max_size, 0);
+   virgl_renderer_get_cap_set(CAPSET_VENUS, &max_ver, &max_size);
+   assert_int_equal(max_ver, 0);
+   assert_int_equal(max_size, 160);
+   assert_int_equal(virgl_renderer_init(&cookie, FLAG_VENUS | FLAG_RENDER_SERVER, &callbacks), 0);
+   return 0;
+}
+
+static int teardown(void **state)
+{
+   virgl_renderer_cleanup(&cookie);
+   return 0;
+}
+
+static int create_context(uint32_t ctx_id)
+{
+   return virgl_renderer_context_create_with_flags(ctx_id, CAPSET_VENUS, sizeof(ctx_name) - 1,
+                                                   ctx_name);
+}
+
+static int create_blob(uint32_t res_id, uint32_t ctx_id, uint32_t flags)
+{
+   const struct virgl_renderer_resource_create_blob_args args = {
+         .res_handle = res_id,
+         .ctx_id = ctx_id,
+         .blob_mem = BLOB_MEM_HOST3D,
+         .blob_flags = flags,
+         .blob_id = 0,
+         .size = BLOB_SIZE,
+   };
+   return virgl_renderer_resource_create_blob(&args);
+}
+
+static bool fd_readable(int fd)
+{
+   struct pollfd p = {.fd = fd, .events = POLLIN};
+   return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* --- 1. QEMU's whole sequence for one Venus context and one shared-memory blob --- */
+
+static void test_happy_path(void **state)
+{
+   assert_int_equal(virgl_renderer_init(&cookie, FLAG_VENUS, &callbacks), -EBUSY);
+
+   uint8_t caps[160];
+   memset(caps, 0xee, sizeof(caps));
+   virgl_renderer_fill_caps(CAPSET_VENUS, 0, caps);
+   uint32_t wire_format_version;
+   memcpy(&wire_format_version, caps, sizeof(wire_format_version));
+   assert_int_equal(wire_format_version, 1);
+
+   assert_int_equal(create_context(1), 0);
+   assert_int_equal(create_blob(1, 1, BLOB_FLAG_MAPPABLE), 0);
+   virgl_renderer_ctx_attach_resource(1, 1);
+
+   struct virgl_renderer_resource_info info;
+   memset(&info, 0xee, sizeof(info));
+   assert_int_equal(virgl_renderer_resource_get_info(1, &info), 0);
+   assert_int_equal(info.handle, 1);
+   assert_int_equal(info.fd, -1);
+
+   void *map = NULL;
+   uint64_t size = 0;
+   assert_int_equal(virgl_renderer_resource_map(1, &map, &size), 0);
+   assert_non_null(map);
+   assert_int_equal(size, BLOB_SIZE);
+   uint8_t *bytes = map;
+   for (uint32_t i = 0; i < BLOB_SIZE; i++)
+      assert_int_equal(bytes[i], 0); /* zero-filled */
+   for (uint32_t i = 0; i < BLOB_SIZE; i++)
+      bytes[i] = (uint8_t)(i * 7 + 3);
+
+   uint32_t map_info = 0;
+   assert_int_equal(virgl_renderer_resource_get_map_info(1, &map_info), 0);
+   assert_int_equal(map_info, MAP_CACHE_CACHED);
+
+   uint32_t fd_type = 0;
+   int fd = -1;
+   assert_int_equal(virgl_renderer_resource_export_blob(1, &fd_type, &fd), 0);
+   assert_int_equal(fd_type, FD_TYPE_SHM);
+   assert_true(fd >= 0);
+   struct stat st;
+   assert_int_equal(fstat(fd, &st), 0);
+   assert_true((uint64_t)st.st_size >= BLOB_SIZE);
+   uint8_t *other = mmap(NULL, BLOB_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+   assert_true(other != MAP_FAILED);
+   /* Zero-copy: the exported fd is the mapped memory, both ways. */
+   assert_memory_equal(other, bytes, BLOB_SIZE);
+   other[BLOB_SIZE - 1] ^= 0xff;
+   assert_int_equal(bytes[BLOB_SIZE - 1], (uint8_t)((BLOB_SIZE - 1) * 7 + 3) ^ 0xff);
+   munmap(other, BLOB_SIZE);
+   close(fd);
+
+   assert_int_equal(virgl_renderer_resource_unmap(1), 0);
+   virgl_renderer_ctx_detach_resource(1, 1);
+   virgl_renderer_resource_unref(1);
+   assert_int_not_equal(virgl_renderer_resource_get_info(1, &info), 0);
+   virgl_renderer_context_destroy(1);
+   assert_int_equal(virgl_renderer_context_get_poll_fd(1), -1);
+
+   /* Reset forgets everything: ids may be used again. */
+   assert_int_equal(create_context(2), 0);
+   assert_int_equal(create_blob(2, 2, BLOB_FLAG_MAPPABLE), 0);
+   virgl_renderer_reset();
+   assert_int_not_equal(virgl_renderer_resource_get_info(2, &info), 0);
+   assert_int_equal(virgl_renderer_context_get_poll_fd(2), -1);
+   assert_int_equal(create_context(2), 0);
+   assert_int_equal(create_blob(2, 2, BLOB_FLAG_MAPPABLE), 0);
+
+   /* Cleanup, then a context is refused until init again; teardown's second cleanup is
+    * harmless. */
+   virgl_renderer_cleanup(&cookie);
+   assert_int_not_equal(create_context(3), 0);
+   assert_int_equal(virgl_renderer_init(&cookie, FLAG_VENUS, &callbacks), 0);
+   assert_int_equal(create_context(3), 0);
+   assert_false(seen.bad_cookie);
+}
+
+/* --- 2. Bad input from the VMM side --- */
+
+static void test_bad_input(void **state)
+{
+   struct virgl_renderer_resource_info info;
+   void *map = NULL;
+   uint64_t size = 0;
+   uint32_t u32 = 0;
+   int fd = -1;
+
+   /* Ids never created. */
+   assert_int_not_equal(virgl_renderer_resource_map(42, &map, &size), 0);
+   assert_int_not_equal(virgl_renderer_resource_unmap(42), 0);
+   assert_int_not_equal(virgl_renderer_resource_get_info(42, &info), 0);
+   assert_int_not_equal(virgl_renderer_resource_get_map_info(42, &u32), 0);
+   assert_int_not_equal(virgl_renderer_resource_export_blob(42, &u32, &fd), 0);
+   assert_int_not_equal(virgl_renderer_resource_attach_iov(42, NULL, 0), 0);
+   struct iovec *iov = (struct iovec *)&info;
+   int count = 5;
+   virgl_renderer_resource_detach_iov(42, &iov, &count);
+   assert_null(iov);
+   assert_int_equal(count, 0);
+   virgl_renderer_resource_unref(42);
+   virgl_renderer_ctx_attach_resource(42, 42);
+   virgl_renderer_ctx_detach_resource(42, 42);
+   virgl_renderer_context_destroy(42);
+   virgl_renderer_context_poll(42);
+   assert_null(virgl_renderer_get_cursor_data(42, &u32, &u32));
+   uint32_t cmd[4] = {0};
+   assert_int_not_equal(virgl_renderer_submit_cmd(cmd, 42, 4), 0);
+   assert_int_not_equal(virgl_renderer_context_create_fence(42, 0, 0, 1), 0);
+   assert_int_equal(virgl_renderer_context_get_poll_fd(42), -1);
+
+   /* Contexts: GL capsets, id 0, an id in use. */
+   assert_int_not_equal(
+         virgl_renderer_context_create_with_flags(1, CAPSET_VIRGL, sizeof(ctx_name) - 1, ctx_name),
+         0);
+   assert_int_not_equal(
+         virgl_renderer_context_create_with_flags(1, CAPSET_VIRGL2, sizeof(ctx_name) - 1, ctx_name),
+         0);
+   assert_int_not_equal(create_context(0), 0);
+   assert_int_equal(create_context(1), 0);
+   assert_int_not_equal(create_context(1), 0);
+   /* A misaligned or negative submit on a real context. */
+   assert_int_not_equal(virgl_renderer_submit_cmd((uint8_t *)cmd + 1, 1, 1), 0);
+   assert_int_not_equal(virgl_renderer_submit_cmd(cmd, 1, -1), 0);
+   assert_int_not_equal(virgl_renderer_submit_cmd(NULL, 1, 4), 0);
+
+   /* Blobs: unknown context, an id in use, id 0. */
+   assert_int_not_equal(create_blob(1, 42, BLOB_FLAG_MAPPABLE), 0);
+   assert_int_not_equal(create_blob(0, 1, BLOB_FLAG_MAPPABLE), 0);
+   assert_int_equal(create_blob(1, 1, BLOB_FLAG_MAPPABLE), 0);
+   assert_int_not_equal(create_blob(1, 1, BLOB_FLAG_MAPPABLE), 0);
+   struct virgl_renderer_resource_create_args args2d = {.handle = 1,
+                                                        .target = 2,
+                                                        .format = 1,
+                                                        .bind = 2,
+                                                        .width = 8,
+                                                        .height = 8,
+                                                        .depth = 1,
+                                                        .array_size = 1};
+   assert_int_not_equal(virgl_renderer_resource_create(&args2d, NULL, 0), 0);
+   /* The first blob survived both attempts. */
+   assert_int_equal(virgl_renderer_resource_map(1, &map, &size), 0);
+   assert_int_equal(size, BLOB_SIZE);
+   /* Map twice fails; the first mapping stays usable. */
+   void *map2 = NULL;
+   assert_int_not_equal(virgl_renderer_resource_map(1, &map2, &size), 0);
+   ((uint8_t *)map)[0] = 1;
+   /* A blob is not a 2D resource. */
+   assert_int_not_equal(virgl_renderer_resource_attach_iov(1, (struct iovec *)cmd, 1), 0);
+   assert_null(virgl_renderer_get_cursor_data(1, &u32, &u32));
+   struct virgl_box box = {0, 0, 0, 1, 1, 1};
+   assert_int_not_equal(virgl_renderer_transfer_write_iov(1, 1, 0, 0, 0, &box, 0, NULL, 0), 0);
+   assert_int_equal(virgl_renderer_resource_unmap(1), 0);
+   assert_int_not_equal(virgl_renderer_resource_unmap(1), 0);
+
+   /* An unmappable blob: no map, but it still exports. */
+   assert_int_equal(create_blob(2, 1, 0), 0);
+   assert_int_not_equal(virgl_renderer_resource_map(2, &map2, &size), 0);
+   uint32_t fd_type = 0;
+   assert_int_equal(virgl_renderer_resource_export_blob(2, &fd_type, &fd), 0);
+   assert_true(fd >= 0);
+   close(fd);
+
+   /* Double unref: the second is harmless, and the id is free again. */
+   virgl_renderer_resource_unref(2);
+   virgl_renderer_resource_unref(2);
+   assert_int_not_equal(virgl_renderer_resource_get_info(2, &info), 0);
+   assert_int_equal(create_blob(2, 1, BLOB_FLAG_MAPPABLE), 0);
+
+   /* A resource outlives the context that created it (it is the renderer's). */
+   assert_int_equal(virgl_renderer_resource_map(2, &map, &size), 0);
+   virgl_renderer_context_destroy(1);
+   virgl_renderer_context_destroy(1);
+   assert_int_equal(virgl_renderer_resource_get_info(2, &info), 0);
+   ((uint8_t *)map)[BLOB_SIZE - 1] = 1;
+   virgl_renderer_resource_unref(2);
+   virgl_renderer_resource_unref(1);
+}
+
+/* --- 3. Fences --- */
+
+static void test_fences(void **state)
+{
+   assert_int_equal(create_context(1), 0);
+   int fd = virgl_renderer_context_get_poll_fd(1);
+   assert_true(fd >= 0);
+   assert_false(fd_readable(fd));
+
+   /* Ring 0 (the CPU timeline) retires at once, delivered by the next poll. */
+   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 7), 0);
+   assert_true(fd_readable(fd));
+   assert_int_equal(seen.context_fence_calls, 0);
+   virgl_renderer_poll();
+   assert_int_equal(seen.context_fence_calls, 1);
+   assert_int_equal(seen.context_fence_ctx, 1);
+   assert_int_equal(seen.context_fence_ring, 0);
+   assert_int_equal(seen.context_fence_id, 7);
+   assert_false(fd_readable(fd));
+   virgl_renderer_poll();
+   assert_int_equal(seen.context_fence_calls, 1);
+   assert_int_equal(seen.fence_calls, 0);
+
+   /* Two fences of one ring before a poll: merged into the newest. */
+   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 8), 0);
+   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 9), 0);
+   virgl_renderer_context_poll(1);
+   assert_int_equal(seen.context_fence_calls, 2);
+   assert_int_equal(seen.context_fence_id, 9);
+   assert_false(fd_readable(fd));
+
+   /* The global timeline. */
+   assert_int_equal(virgl_renderer_create_fence(5, 0), 0);
+   virgl_renderer_poll();
+   assert_int_equal(seen.fence_calls, 1);
+   assert_int_equal(seen.fence, 5);
+   virgl_renderer_poll();
+   assert_int_equal(seen.fence_calls, 1);
+   assert_int_equal(seen.context_fence_calls, 2);
+
+   /* Rings no queue is bound to, and rings past the last. */
+   assert_int_not_equal(virgl_renderer_context_create_fence(1, 0, 3, 10), 0);
+   assert_int_not_equal(virgl_renderer_context_create_fence(1, 0, 64, 10), 0);
+   assert_int_not_equal(virgl_renderer_context_create_fence(1, 0, UINT32_MAX, 10), 0);
+   virgl_renderer_poll();
+   assert_int_equal(seen.context_fence_calls, 2);
+
+   /* A context destroyed with a fence waiting for the poll: never delivered. */
+   assert_int_equal(create_context(2), 0);
+   assert_int_equal(virgl_renderer_context_create_fence(2, 0, 0, 11), 0);
+   assert_true(fd_readable(virgl_renderer_context_get_poll_fd(2)));
+   virgl_renderer_context_destroy(2);
+   virgl_renderer_poll();
+   assert_int_equal(seen.context_fence_calls, 2);
+   assert_int_equal(seen.context_fence_ctx, 1);
+   /* The other context is unaffected. */
+   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 12), 0);
+   virgl_renderer_poll();
+   assert_int_equal(seen.context_fence_calls, 3);
+   assert_int_equal(seen.context_fence_ctx, 1);
+   assert_int_equal(seen.context_fence_id, 12);
+
+   /* Reset drops a pending fence too. */
+   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 13), 0);
+   virgl_renderer_reset();
+   virgl_renderer_poll();
+   assert_int_equal(seen.context_fence_calls, 3);
+   assert_false(seen.bad_cookie);
+}
+
+/* --- 4. 2D resources (the console and cursor) --- */
+
+static void test_2d(void **state)
+{
+   enum { W = 64, H = 32 };
+   struct virgl_renderer_resource_create_args args = {
+         .handle = 10,
+         .target = 2,
+         .format = 1,
+         .bind = 2,
+         .width = W,
+         .height = H,
+         .depth = 1,
+         .array_size = 1,
+   };
+   assert_int_equal(virgl_renderer_resource_create(&args, NULL, 0), 0);
+   assert_int_not_equal(virgl_renderer_resource_create(&args, NULL, 0), 0);
+
+   uint8_t *pattern = malloc(W * H * 4);
+   assert_non_null(pattern);
+   for (size_t i = 0; i < W * H * 4; i++)
+      pattern[i] = (uint8_t)(i * 13 + 1);
+   /* Two iovecs, split mid-row, as guest pages are. */
+   struct iovec iov[2] = {{pattern, 1000}, {pattern + 1000, W * H * 4 - 1000}};
+
+   struct virgl_box box = {0, 0, 0, W, H, 1};
+   /* No backing yet. */
+   assert_int_not_equal(virgl_renderer_transfer_write_iov(10, 0, 0, 0, 0, &box, 0, NULL, 0), 0);
+   assert_int_equal(virgl_renderer_resource_attach_iov(10, iov, 2), 0);
+   assert_int_not_equal(virgl_renderer_resource_attach_iov(10, iov, 2), 0);
+
+   uint32_t w = 0, h = 0;
+   uint8_t *pixels = virgl_renderer_get_cursor_data(10, &w, &h);
+   assert_non_null(pixels);
+   assert_int_equal(pixels[0], 0);
+   free(pixels);
+
+   assert_int_equal(virgl_renderer_transfer_write_iov(10, 0, 0, 0, 0, &box, 0, NULL, 0), 0);
+   pixels = virgl_renderer_get_cursor_data(10, &w, &h);
+   assert_non_null(pixels);
+   assert_int_equal(w, W);
+   assert_int_equal(h, H);
+   assert_memory_equal(pixels, pattern, W * H * 4);
+   free(pixels);
+
+   /* A sub-box at an offset copies only its rectangle. */
+   struct virgl_box sub = {8, 4, 0, 4, 2, 1};
+   memset(pattern, 0, W * H * 4);
+   assert_int_equal(
+         virgl_renderer_transfer_write_iov(10, 0, 0, 0, 0, &sub, (4 * W + 8) * 4, NULL, 0), 0);
+   pixels = virgl_renderer_get_cursor_data(10, &w, &h);
+   assert_non_null(pixels);
+   for (uint32_t y = 0; y < H; y++) {
+      for (uint32_t x = 0; x < W; x++) {
+         size_t at = ((size_t)y * W + x) * 4;
+         bool inside = x >= 8 && x < 12 && y >= 4 && y < 6;
+         assert_int_equal(pixels[at], inside ? 0 : (uint8_t)(at * 13 + 1));
+      }
+   }
+   free(pixels);
+
+   /* Boxes outside the resource. */
+   struct virgl_box bad[] = {
+         {0, 0, 0, W + 1, H, 1}, {0, 0, 0, W, H + 1, 1},      {1, 0, 0, W, 1, 1},
+         {0, H, 0, 1, 1, 1},     {UINT32_MAX, 0, 0, 2, 1, 1}, {0, 0, 1, 1, 1, 1},
+         {0, 0, 0, 1, 1, 2},
+   };
+   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+      assert_int_not_equal(virgl_renderer_transfer_write_iov(10, 0, 0, 0, 0, &bad[i], 0, NULL, 0),
+                           0);
+   assert_int_not_equal(virgl_renderer_transfer_write_iov(10, 0, 0, 0, 0, NULL, 0, NULL, 0), 0);
+   /* A backing too short for the box. */
+   struct iovec short_iov = {pattern, W * 4};
+   assert_int_not_equal(virgl_renderer_transfer_write_iov(10, 0, 0, 0, 0, &box, 0, &short_iov, 1),
+                        0);
+
+   struct virgl_renderer_resource_info_ext ext;
+   memset(&ext, 0xee, sizeof(ext));
+   ext.version = 0;
+   assert_int_equal(virgl_renderer_resource_get_info_ext(10, &ext), 0);
+   assert_int_equal(ext.base.handle, 10);
+   assert_int_equal(ext.base.width, W);
+   assert_int_equal(ext.base.height, H);
+   assert_int_equal(ext.base.stride, W * 4);
+   assert_int_equal(ext.base.virgl_format, 1);
+   assert_int_equal(ext.base.fd, -1);
+   assert_false(ext.has_dmabuf_export);
+
+   struct iovec *got = NULL;
+   int count = 0;
+   virgl_renderer_resource_detach_iov(10, &got, &count);
+   assert_ptr_equal(got, iov);
+   assert_int_equal(count, 2);
+   virgl_renderer_resource_detach_iov(10, &got, &count);
+   assert_null(got);
+   assert_int_equal(count, 0);
+   assert_int_not_equal(virgl_renderer_transfer_write_iov(10, 0, 0, 0, 0, &box, 0, NULL, 0), 0);
+   free(pattern);
+
+   /* 2D resources are not blobs. */
+   void *map = NULL;
+   uint64_t size = 0;
+   uint32_t fd_type = 0;
+   int fd = -1;
+   assert_int_not_equal(virgl_renderer_resource_map(10, &map, &size), 0);
+   assert_int_not_equal(virgl_renderer_resource_export_blob(10, &fd_type, &fd), 0);
+
+   virgl_renderer_resource_unref(10);
+   assert_null(virgl_renderer_get_cursor_data(10, &w, &h));
+
+   /* What a GL guest would ask for. */
+   struct virgl_renderer_resource_create_args gl = args;
+   gl.handle = 11;
+   gl.target = 3;
+   assert_int_not_equal(virgl_renderer_resource_create(&gl, NULL, 0), 0);
+   gl = args;
+   gl.handle = 11;
+   gl.last_level = 1;
+   assert_int_not_equal(virgl_renderer_resource_create(&gl, NULL, 0), 0);
+   gl = args;
+   gl.handle = 11;
+   gl.width = 0;
+   assert_int_not_equal(virgl_renderer_resource_create(&gl, NULL, 0), 0);
+   gl = args;
+   gl.handle = 0;
+   assert_int_not_equal(virgl_renderer_resource_create(&gl, NULL, 0), 0);
+   /* None of them was kept. */
+   assert_int_not_equal(virgl_renderer_resource_get_info(11, &ext.base), 0);
+}
+
+int main(void)
+{
+   const struct CMUnitTest tests[] = {
+         cmocka_unit_test_setup_teardown(test_happy_path, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_fences, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_2d, setup, teardown),
+   };
+   return cmocka_run_group_tests(tests, NULL, NULL);
+}
