@@ -20,9 +20,20 @@ from gpu_program import checksum  # noqa: E402
 SERVER = '/usr/bin/virgl_test_server'
 
 
+def sanitizer_preload(lib_dir):
+    """An ASan build of our library must have its runtime loaded before everything else in a
+    program that was not built with it."""
+    out = subprocess.run(['ldd', os.path.join(lib_dir, 'libvirglrenderer.so.1')],
+                         capture_output=True, text=True).stdout
+    return [line.split()[2] for line in out.splitlines() if 'libasan' in line and '=>' in line]
+
+
 def start_server(lib_dir, host_icd, socket_path, log):
     env = dict(os.environ, LD_LIBRARY_PATH=lib_dir, VK_DRIVER_FILES=host_icd,
                VK_ICD_FILENAMES=host_icd)
+    preload = sanitizer_preload(lib_dir)
+    if preload:
+        env['LD_PRELOAD'] = ':'.join(preload)
     # 0.10.4 reads the socket path only in the --opt=value form.
     proc = subprocess.Popen([SERVER, '--venus', '--socket-path=' + socket_path], env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
