@@ -5,7 +5,8 @@ import re
 
 # Extensions the protocol knows but PearVisor does not offer: the guest could only use them
 # to share memory or sync objects as fds with other processes, which needs host support we
-# do not have (no dma-buf export on our hosts; opaque fds are not mappable; pitfalls.md).
+# do not have (no dma-buf export on our hosts; NVIDIA's opaque fds are not mappable, and
+# lavapipe's start with a 4 KiB header).
 DENIED_EXTENSIONS = {
     'VK_KHR_external_memory_fd', 'VK_EXT_external_memory_dma_buf',
     'VK_KHR_external_semaphore_fd', 'VK_KHR_external_fence_fd',

@@ -6,8 +6,9 @@
 #include "render/pv_render_forward.h"
 #include "util/pv_log.h"
 
-/* Host-visible memory the guest maps is our memfd imported as a host pointer (pitfalls.md
- * #13), so the device needs this extension even though the guest never asks for it. */
+/* Host-visible memory the guest maps is our memfd imported as a host pointer (lavapipe and
+ * NVIDIA both offer the import), so the device needs this extension even though the guest
+ * never asks for it. */
 static const char host_pointer_extension[] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
 
 static bool host_has_extension(struct pv_venus_dispatch *d, VkPhysicalDevice physical,
