@@ -38,7 +38,6 @@ struct pv_render_shmem {
 /* A blob resource: the renderer's, named by the caller's id. */
 struct pv_render_resource {
    uint32_t res_id;
-   uint32_t blob_mem;
    uint32_t blob_flags;
    uint64_t size;
    struct pv_render_shmem *shmem; /* NULL: guest pages in several ranges (not shareable) */
@@ -147,7 +146,7 @@ struct pv_gpu_context {
 
    pthread_mutex_t lock; /* objects, attached, rings, queues */
    struct pv_hash objects;
-   struct pv_hash attached; /* res_id -> the resource's gpu entry (its streams may use it) */
+   struct pv_hash attached; /* res_ids its streams may name (values: the gpu's entries) */
    struct pv_render_ring *rings;
    struct pv_render_queue *queues[PV_GPU_MAX_TIMELINES]; /* by ring_idx */
    struct pv_cs_handles handles;

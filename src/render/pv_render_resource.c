@@ -159,8 +159,12 @@ bool pv_gpu_resource_create_blob(struct pv_gpu_context *ctx, const struct pv_gpu
    struct pv_render_resource *res = calloc(1, sizeof(*res));
    if (!res)
       goto fail;
-   *res = (struct pv_render_resource){desc->res_id, desc->blob_mem, desc->blob_flags,
-                                      desc->size,   shmem,          false};
+   *res = (struct pv_render_resource){
+         .res_id = desc->res_id,
+         .blob_flags = desc->blob_flags,
+         .size = desc->size,
+         .shmem = shmem,
+   };
    pthread_mutex_lock(&gpu->lock);
    bool inserted = pv_hash_insert(&gpu->resources, res->res_id, res);
    pthread_mutex_unlock(&gpu->lock);
