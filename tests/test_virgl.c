@@ -1,12 +1,15 @@
 /* Unit tests of libvirglrenderer.so.1 (src/virgl): the virglrenderer C ABI driven in QEMU 10's
  * order of calls, against the real renderer on lavapipe. No guest: a context creates no
  * Vulkan instance until a Venus stream asks for one. */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,6 +34,7 @@ int virgl_renderer_context_create_fence(uint32_t ctx_id, uint32_t flags, uint32_
                                         uint64_t fence_id);
 int virgl_renderer_create_fence(int client_fence_id, uint32_t ctx_id);
 void virgl_renderer_poll(void);
+int virgl_renderer_get_poll_fd(void);
 void virgl_renderer_context_poll(uint32_t ctx_id);
 int virgl_renderer_context_get_poll_fd(uint32_t ctx_id);
 int virgl_renderer_resource_create(struct virgl_renderer_resource_create_args *args,
@@ -309,6 +313,20 @@ static void test_bad_input(void **state)
    assert_int_equal(virgl_renderer_resource_unmap(1), 0);
    assert_int_not_equal(virgl_renderer_resource_unmap(1), 0);
 
+   /* Guest-memory blobs cannot reach a worker process. */
+   struct virgl_renderer_resource_create_blob_args guest = {
+         .res_handle = 3,
+         .ctx_id = 1,
+         .blob_mem = 1,
+         .blob_flags = BLOB_FLAG_MAPPABLE,
+         .size = sizeof(info),
+         .iovecs = &(struct iovec){&info, sizeof(info)},
+         .num_iovs = 1};
+   assert_int_not_equal(virgl_renderer_resource_create_blob(&guest), 0);
+   guest.blob_mem = 3;
+   assert_int_not_equal(virgl_renderer_resource_create_blob(&guest), 0);
+   assert_int_not_equal(virgl_renderer_resource_get_info(3, &info), 0);
+
    /* An unmappable blob: no map, but it still exports. */
    assert_int_equal(create_blob(2, 1, 0), 0);
    assert_int_not_equal(virgl_renderer_resource_map(2, &map2, &size), 0);
@@ -335,6 +353,13 @@ static void test_bad_input(void **state)
 
 /* --- 3. Fences --- */
 
+/* Fences retire in the context's worker process: wait for its poll fd. */
+static bool wait_readable(int fd)
+{
+   struct pollfd p = {.fd = fd, .events = POLLIN};
+   return poll(&p, 1, 10000) == 1 && (p.revents & (POLLIN | POLLHUP));
+}
+
 static void test_fences(void **state)
 {
    assert_int_equal(create_context(1), 0);
@@ -342,9 +367,10 @@ static void test_fences(void **state)
    assert_true(fd >= 0);
    assert_false(fd_readable(fd));
 
-   /* Ring 0 (the CPU timeline) retires at once, delivered by the next poll. */
+   /* Ring 0 (the CPU timeline) retires as soon as the worker sees it; the next poll
+    * delivers it. */
    assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 7), 0);
-   assert_true(fd_readable(fd));
+   assert_true(wait_readable(fd));
    assert_int_equal(seen.context_fence_calls, 0);
    virgl_renderer_poll();
    assert_int_equal(seen.context_fence_calls, 1);
@@ -356,54 +382,186 @@ static void test_fences(void **state)
    assert_int_equal(seen.context_fence_calls, 1);
    assert_int_equal(seen.fence_calls, 0);
 
-   /* Two fences of one ring before a poll: merged into the newest. */
+   /* Two fences of one ring, then a global fence behind them on the same context: once the
+    * global one retires, the worker has run both, and a poll delivers the newest (merged
+    * with the older one unless a poll came between them). */
    assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 8), 0);
    assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 9), 0);
-   virgl_renderer_context_poll(1);
-   assert_int_equal(seen.context_fence_calls, 2);
+   assert_int_equal(virgl_renderer_create_fence(4, 1), 0);
+   int global_fd = virgl_renderer_get_poll_fd();
+   assert_true(global_fd >= 0);
+   for (int i = 0; i < 1000 && seen.fence_calls == 0; i++) {
+      assert_true(wait_readable(global_fd));
+      virgl_renderer_context_poll(1);
+      virgl_renderer_poll();
+   }
+   assert_int_equal(seen.fence_calls, 1);
+   assert_int_equal(seen.fence, 4);
+   virgl_renderer_poll();
    assert_int_equal(seen.context_fence_id, 9);
+   assert_in_range(seen.context_fence_calls, 2, 3);
    assert_false(fd_readable(fd));
+   seen.context_fence_calls = 2;
 
-   /* The global timeline. */
+   /* A global fence of no context waits for nothing. */
    assert_int_equal(virgl_renderer_create_fence(5, 0), 0);
    virgl_renderer_poll();
-   assert_int_equal(seen.fence_calls, 1);
+   assert_int_equal(seen.fence_calls, 2);
    assert_int_equal(seen.fence, 5);
    virgl_renderer_poll();
-   assert_int_equal(seen.fence_calls, 1);
+   assert_int_equal(seen.fence_calls, 2);
    assert_int_equal(seen.context_fence_calls, 2);
 
-   /* Rings no queue is bound to, and rings past the last. */
-   assert_int_not_equal(virgl_renderer_context_create_fence(1, 0, 3, 10), 0);
+   /* Rings past the last are refused; a ring no queue is bound to is the worker's to log,
+    * and its fence never retires (a fence behind it on ring 0 still does). */
    assert_int_not_equal(virgl_renderer_context_create_fence(1, 0, 64, 10), 0);
    assert_int_not_equal(virgl_renderer_context_create_fence(1, 0, UINT32_MAX, 10), 0);
+   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 3, 10), 0);
+   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 11), 0);
+   assert_true(wait_readable(fd));
    virgl_renderer_poll();
-   assert_int_equal(seen.context_fence_calls, 2);
+   assert_int_equal(seen.context_fence_calls, 3);
+   assert_int_equal(seen.context_fence_ring, 0);
+   assert_int_equal(seen.context_fence_id, 11);
 
    /* A context destroyed with a fence waiting for the poll: never delivered. */
    assert_int_equal(create_context(2), 0);
-   assert_int_equal(virgl_renderer_context_create_fence(2, 0, 0, 11), 0);
-   assert_true(fd_readable(virgl_renderer_context_get_poll_fd(2)));
+   assert_int_equal(virgl_renderer_context_create_fence(2, 0, 0, 12), 0);
+   assert_true(wait_readable(virgl_renderer_context_get_poll_fd(2)));
    virgl_renderer_context_destroy(2);
    virgl_renderer_poll();
-   assert_int_equal(seen.context_fence_calls, 2);
+   assert_int_equal(seen.context_fence_calls, 3);
    assert_int_equal(seen.context_fence_ctx, 1);
    /* The other context is unaffected. */
-   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 12), 0);
+   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 13), 0);
+   assert_true(wait_readable(fd));
    virgl_renderer_poll();
-   assert_int_equal(seen.context_fence_calls, 3);
+   assert_int_equal(seen.context_fence_calls, 4);
    assert_int_equal(seen.context_fence_ctx, 1);
-   assert_int_equal(seen.context_fence_id, 12);
+   assert_int_equal(seen.context_fence_id, 13);
 
    /* Reset drops a pending fence too. */
-   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 13), 0);
+   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 0, 14), 0);
+   assert_true(wait_readable(fd));
    virgl_renderer_reset();
    virgl_renderer_poll();
-   assert_int_equal(seen.context_fence_calls, 3);
+   assert_int_equal(seen.context_fence_calls, 4);
    assert_false(seen.bad_cookie);
 }
 
-/* --- 4. 2D resources (the console and cursor) --- */
+/* --- 4. Isolation: a worker process per context --- */
+
+/* The worker serving ctx_id: a child of ours whose argv names the context. */
+static pid_t worker_of(uint32_t ctx_id)
+{
+   char want[32], path[300], cmdline[256];
+   snprintf(want, sizeof(want), "ctx %u ", ctx_id);
+   DIR *proc = opendir("/proc");
+   assert_non_null(proc);
+   pid_t found = -1;
+   for (struct dirent *e; found < 0 && (e = readdir(proc));) {
+      int pid = atoi(e->d_name), ppid = 0;
+      snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+      FILE *f = pid > 0 ? fopen(path, "r") : NULL;
+      if (!f)
+         continue;
+      bool child = fscanf(f, "%*d (%*[^)]) %*c %d", &ppid) == 1 && ppid == getpid();
+      fclose(f);
+      snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+      f = child ? fopen(path, "r") : NULL;
+      size_t n = f ? fread(cmdline, 1, sizeof(cmdline) - 1, f) : 0;
+      if (f)
+         fclose(f);
+      cmdline[n] = '\0';
+      const char *arg = memchr(cmdline, '\0', n); /* argv[1] follows argv[0] */
+      if (arg && arg + 1 < cmdline + n && strncmp(arg + 1, want, strlen(want)) == 0)
+         found = pid;
+   }
+   closedir(proc);
+   return found;
+}
+
+/* Polls until write_fence has reported fence (the worker has run everything before it). */
+static void wait_global_fence(uint32_t fence)
+{
+   for (int i = 0; i < 1000 && seen.fence != fence; i++) {
+      assert_true(wait_readable(virgl_renderer_get_poll_fd()));
+      virgl_renderer_poll();
+   }
+   assert_int_equal(seen.fence, fence);
+}
+
+static void test_isolation(void **state)
+{
+   assert_int_equal(create_context(1), 0);
+   assert_int_equal(create_context(2), 0);
+   pid_t pid1 = worker_of(1), pid2 = worker_of(2);
+   assert_true(pid1 > 0);
+   assert_true(pid2 > 0);
+   assert_int_not_equal(pid1, pid2);
+   assert_int_not_equal(pid1, getpid());
+
+   /* A blob of context 1, mapped here and written. */
+   assert_int_equal(create_blob(1, 1, BLOB_FLAG_MAPPABLE), 0);
+   virgl_renderer_ctx_attach_resource(1, 1);
+   void *map = NULL;
+   uint64_t size = 0;
+   assert_int_equal(virgl_renderer_resource_map(1, &map, &size), 0);
+   memset(map, 0x5a, BLOB_SIZE);
+
+   /* A command stream that makes context 2 fatal: later submits fail, context 1 does not
+    * notice. */
+   uint32_t bogus[2] = {0x7fffffff, 0};
+   assert_int_equal(virgl_renderer_submit_cmd(bogus, 2, 2), 0);
+   assert_int_equal(virgl_renderer_create_fence(30, 2), 0);
+   wait_global_fence(30);
+   assert_int_not_equal(virgl_renderer_submit_cmd(bogus, 2, 2), 0);
+   assert_int_equal(virgl_renderer_submit_cmd(NULL, 1, 0), 0);
+
+   /* Context 1's worker dies (as a crash would end it) with a fence pending on a ring that
+    * would never retire it. The library notices, retires it so no guest waits for ever,
+    * and refuses the context's work from then on. */
+   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 5, 40), 0);
+   int fd1 = virgl_renderer_context_get_poll_fd(1);
+   assert_int_equal(kill(pid1, SIGKILL), 0);
+   assert_true(wait_readable(fd1));
+   int before = seen.context_fence_calls;
+   virgl_renderer_poll();
+   assert_int_equal(seen.context_fence_calls, before + 1);
+   assert_int_equal(seen.context_fence_ctx, 1);
+   assert_int_equal(seen.context_fence_ring, 5);
+   assert_int_equal(seen.context_fence_id, 40);
+   assert_int_not_equal(virgl_renderer_submit_cmd(NULL, 1, 0), 0);
+   assert_int_not_equal(create_blob(2, 1, BLOB_FLAG_MAPPABLE), 0);
+   /* Its fences still retire (at once), and its memory is still the VMM's to read. */
+   assert_int_equal(virgl_renderer_context_create_fence(1, 0, 5, 41), 0);
+   virgl_renderer_poll();
+   assert_int_equal(seen.context_fence_id, 41);
+   for (uint32_t i = 0; i < BLOB_SIZE; i++)
+      assert_int_equal(((uint8_t *)map)[i], 0x5a);
+
+   /* Context 2's worker is still alive and answering (fatal, but its fences retire). */
+   assert_int_equal(virgl_renderer_context_create_fence(2, 0, 0, 50), 0);
+   assert_true(wait_readable(virgl_renderer_context_get_poll_fd(2)));
+   virgl_renderer_poll();
+   assert_int_equal(seen.context_fence_ctx, 2);
+   assert_int_equal(seen.context_fence_id, 50);
+
+   /* The dead worker was reaped; a destroyed context's worker exits and is reaped too. */
+   virgl_renderer_context_destroy(1);
+   assert_int_equal(kill(pid1, 0), -1);
+   virgl_renderer_context_destroy(2);
+   for (int i = 0; i < 500 && kill(pid2, 0) == 0; i++) {
+      usleep(10000);
+      virgl_renderer_poll();
+   }
+   assert_int_equal(kill(pid2, 0), -1);
+   assert_int_equal(virgl_renderer_resource_unmap(1), 0);
+   virgl_renderer_resource_unref(1);
+   assert_false(seen.bad_cookie);
+}
+
+/* --- 5. 2D resources (the console and cursor) --- */
 
 static void test_2d(void **state)
 {
@@ -539,6 +697,7 @@ int main(void)
          cmocka_unit_test_setup_teardown(test_happy_path, setup, teardown),
          cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
          cmocka_unit_test_setup_teardown(test_fences, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
          cmocka_unit_test_setup_teardown(test_2d, setup, teardown),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,14 +1,17 @@
 /* virglrenderer's ABI, renderer side: init, capsets, Venus contexts, command submission
- * and fences. Resources are in pv_virgl_resource.c. */
+ * and fences. Resources are in pv_virgl_resource.c, the context workers in
+ * pv_virgl_context.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "util/pv_log.h"
 #include "virgl/pv_virgl.h"
 
-struct pv_virgl pv_virgl = {.lock = PTHREAD_MUTEX_INITIALIZER};
+struct pv_virgl pv_virgl = {.lock = PTHREAD_MUTEX_INITIALIZER, .epoll_fd = -1};
 
 struct pv_gpu *pv_virgl_gpu(void)
 {
@@ -45,8 +48,12 @@ PV_VIRGL_EXPORT int virgl_renderer_init(void *cookie, int flags,
    if (pv_virgl.initialized) {
       pv_error("virgl_renderer_init called twice without cleanup");
       ret = -EBUSY;
-   } else if (!cb || !pv_virgl_gpu()) {
+   } else if (!cb || !pv_virgl_gpu() ||
+              !pv_virgl_find_worker(pv_virgl.worker_path, sizeof(pv_virgl.worker_path))) {
       ret = -EINVAL;
+   } else if ((pv_virgl.epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+      pv_error("epoll_create1: %s", strerror(errno));
+      ret = -errno;
    } else {
       if (!(flags & PV_VIRGL_FLAG_VENUS))
          pv_warn("virgl_renderer_init without the VENUS flag; only Venus contexts are served");
@@ -61,28 +68,33 @@ PV_VIRGL_EXPORT int virgl_renderer_init(void *cookie, int flags,
    return ret;
 }
 
-static void destroy_context(uint64_t key, void *value, void *data)
+static void destroy_context(struct pv_virgl_context *c)
 {
-   struct pv_virgl_context *c = value;
-   pv_gpu_context_destroy(c->ctx);
+   pv_virgl_context_stop(c);
+   pv_virgl_resources_orphan(c->ctx_id);
    free(c);
 }
 
-static void forget_everything(void)
+static void destroy_entry(uint64_t key, void *value, void *data)
 {
-   pv_hash_foreach(&pv_virgl.contexts, destroy_context, NULL);
+   destroy_context(value);
+}
+
+/* Stops every worker (reaped later, or now with wait) and drops every resource and fence. */
+static void forget_everything(bool wait)
+{
+   pv_hash_foreach(&pv_virgl.contexts, destroy_entry, NULL);
    pv_hash_finish(&pv_virgl.contexts);
-   pv_hash_init(&pv_virgl.contexts);
    pv_virgl_resources_finish();
-   pv_gpu_reset(pv_virgl.gpu);
-   pv_virgl.global_fence_pending = false;
+   pv_virgl.global_count = 0;
+   pv_virgl_reap(wait);
 }
 
 PV_VIRGL_EXPORT void virgl_renderer_reset(void)
 {
    pthread_mutex_lock(&pv_virgl.lock);
    if (pv_virgl.gpu)
-      forget_everything();
+      forget_everything(false);
    pthread_mutex_unlock(&pv_virgl.lock);
 }
 
@@ -90,12 +102,19 @@ PV_VIRGL_EXPORT void virgl_renderer_cleanup(void *cookie)
 {
    pthread_mutex_lock(&pv_virgl.lock);
    if (pv_virgl.gpu) {
-      forget_everything();
-      pv_hash_finish(&pv_virgl.contexts);
+      forget_everything(true);
       pv_hash_finish(&pv_virgl.resources);
       pv_gpu_destroy(pv_virgl.gpu);
       pv_virgl.gpu = NULL;
    }
+   free(pv_virgl.global_fences);
+   free(pv_virgl.dying);
+   pv_virgl.global_fences = NULL;
+   pv_virgl.dying = NULL;
+   pv_virgl.global_capacity = pv_virgl.dying_capacity = 0;
+   if (pv_virgl.epoll_fd >= 0)
+      close(pv_virgl.epoll_fd);
+   pv_virgl.epoll_fd = -1;
    pv_virgl.initialized = false;
    pthread_mutex_unlock(&pv_virgl.lock);
 }
@@ -117,13 +136,6 @@ PV_VIRGL_EXPORT void virgl_renderer_fill_caps(uint32_t set, uint32_t version, vo
    pthread_mutex_unlock(&pv_virgl.lock);
 }
 
-static void context_fence_retired(void *data, uint32_t ring_idx, uint64_t fence_id)
-{
-   const struct pv_virgl_context *c = data;
-   if (pv_virgl.cb->version >= 3 && pv_virgl.cb->write_context_fence)
-      pv_virgl.cb->write_context_fence(pv_virgl.cookie, c->ctx_id, ring_idx, fence_id);
-}
-
 PV_VIRGL_EXPORT int virgl_renderer_context_create_with_flags(uint32_t ctx_id, uint32_t ctx_flags,
                                                              uint32_t nlen, const char *name)
 {
@@ -132,9 +144,6 @@ PV_VIRGL_EXPORT int virgl_renderer_context_create_with_flags(uint32_t ctx_id, ui
       pv_virgl_log_gl_once(PV_VIRGL_GL_CONTEXT, "context_create (capset other than Venus)");
       return -EINVAL;
    }
-   char debug_name[64];
-   snprintf(debug_name, sizeof(debug_name), "ctx %u %.*s", ctx_id, (int)(nlen < 48 ? nlen : 48),
-            name ? name : "");
    pthread_mutex_lock(&pv_virgl.lock);
    int ret = -EINVAL;
    struct pv_virgl_context *c = NULL;
@@ -143,21 +152,22 @@ PV_VIRGL_EXPORT int virgl_renderer_context_create_with_flags(uint32_t ctx_id, ui
                !pv_virgl.initialized ? "before virgl_renderer_init" : "id 0 or in use");
       goto out;
    }
+   pv_virgl_reap(false);
    c = calloc(1, sizeof(*c));
    if (!c)
       goto out;
    c->ctx_id = ctx_id;
-   const struct pv_gpu_context_desc desc = {
-         .capset_id = capset,
-         .debug_name = debug_name,
-         .flags = PV_GPU_CONTEXT_POLL_FENCES,
-         .fence_retired = context_fence_retired,
-         .fence_data = c,
-   };
-   c->ctx = pv_gpu_context_create(pv_virgl.gpu, &desc);
-   if (!c->ctx || !pv_hash_insert(&pv_virgl.contexts, ctx_id, c)) {
-      pv_gpu_context_destroy(c->ctx);
+   /* Printable only: it becomes the worker's argv and part of log lines. */
+   int len = snprintf(c->name, sizeof(c->name), "ctx %u ", ctx_id);
+   for (uint32_t i = 0; name && i < nlen && len < (int)sizeof(c->name) - 1; i++)
+      c->name[len++] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+   c->name[len] = '\0';
+   if (!pv_virgl_context_start(c)) {
       free(c);
+      goto out;
+   }
+   if (!pv_hash_insert(&pv_virgl.contexts, ctx_id, c)) {
+      destroy_context(c);
       goto out;
    }
    ret = 0;
@@ -176,59 +186,79 @@ PV_VIRGL_EXPORT void virgl_renderer_context_destroy(uint32_t handle)
 {
    pthread_mutex_lock(&pv_virgl.lock);
    struct pv_virgl_context *c = pv_virgl.gpu ? pv_hash_remove(&pv_virgl.contexts, handle) : NULL;
-   if (c) {
-      /* Fences still pending are dropped: the VMM forgets them with the context. */
-      pv_gpu_context_destroy(c->ctx);
-      free(c);
-   } else {
+   if (c)
+      destroy_context(c); /* fences still pending are dropped: the VMM forgets them too */
+   else
       pv_error("context_destroy of unknown context %u", handle);
-   }
+   pv_virgl_reap(false);
    pthread_mutex_unlock(&pv_virgl.lock);
 }
 
-PV_VIRGL_EXPORT int virgl_renderer_submit_cmd(void *buffer, int ctx_id, int ndw)
-{
-   pthread_mutex_lock(&pv_virgl.lock);
-   struct pv_virgl_context *c = pv_virgl_context((uint32_t)ctx_id);
-   pthread_mutex_unlock(&pv_virgl.lock);
-   if (!c || ndw < 0 || (ndw && !buffer) || ((uintptr_t)buffer & 3)) {
-      pv_error("submit_cmd: unknown context %d, or a bad buffer (%d dwords)", ctx_id, ndw);
-      return -EINVAL;
-   }
-   /* The context's calls are serialized by the VMM; the table lock is not held while the
-    * stream runs, so other contexts keep going. */
-   return pv_gpu_context_submit(c->ctx, buffer, (size_t)ndw * 4) ? 0 : -EINVAL;
-}
-
-PV_VIRGL_EXPORT int virgl_renderer_context_create_fence(uint32_t ctx_id, uint32_t flags,
-                                                        uint32_t ring_idx, uint64_t fence_id)
+/* The context, for a call that then runs without the table lock: the VMM serializes the
+ * calls of one context, and other contexts keep going meanwhile. */
+static struct pv_virgl_context *context_for_call(uint32_t ctx_id, const char *what)
 {
    pthread_mutex_lock(&pv_virgl.lock);
    struct pv_virgl_context *c = pv_virgl_context(ctx_id);
    pthread_mutex_unlock(&pv_virgl.lock);
-   if (!c) {
-      pv_error("context_create_fence: unknown context %u", ctx_id);
-      return -EINVAL;
-   }
-   return pv_gpu_context_submit_fence(c->ctx, ring_idx, fence_id) ? 0 : -EINVAL;
+   if (!c)
+      pv_error("%s: unknown context %u", what, ctx_id);
+   return c;
 }
 
-/* A fence on the VMM's global timeline. Context streams run synchronously in submit_cmd, so
- * everything before it is done: it retires at the next poll. Returns a positive errno, as
- * virglrenderer's does. */
+/* Sent to the worker, which runs it after everything before: a failure shows in a later
+ * call (the stream made the context fatal, or the worker died). */
+PV_VIRGL_EXPORT int virgl_renderer_submit_cmd(void *buffer, int ctx_id, int ndw)
+{
+   struct pv_virgl_context *c = context_for_call((uint32_t)ctx_id, "submit_cmd");
+   if (!c)
+      return -EINVAL;
+   if (ndw < 0 || (ndw && !buffer) || ((uintptr_t)buffer & 3) ||
+       (uint64_t)ndw * 4 > PV_WIRE_MAX_PAYLOAD) {
+      pv_error("%s: submit_cmd of a bad buffer (%d dwords)", c->name, ndw);
+      return -EINVAL;
+   }
+   if (c->lost || atomic_load_explicit(&c->shared->fatal, memory_order_acquire))
+      return -EINVAL;
+   return pv_virgl_context_send(c, PV_WIRE_SUBMIT, buffer, (uint32_t)ndw * 4) ? 0 : -EINVAL;
+}
+
+/* Retires when the ring's work so far is done. A ring no queue is bound to is the worker's
+ * to judge: it logs it, and that fence never retires. */
+PV_VIRGL_EXPORT int virgl_renderer_context_create_fence(uint32_t ctx_id, uint32_t flags,
+                                                        uint32_t ring_idx, uint64_t fence_id)
+{
+   struct pv_virgl_context *c = context_for_call(ctx_id, "context_create_fence");
+   if (!c)
+      return -EINVAL;
+   if (ring_idx >= PV_GPU_MAX_TIMELINES) {
+      pv_error("%s: fence %llu on ring %u, past the last ring (%u)", c->name,
+               (unsigned long long)fence_id, ring_idx, PV_GPU_MAX_TIMELINES - 1);
+      return -EINVAL;
+   }
+   /* Recorded first: the worker may retire it before the send returns. */
+   pthread_mutex_lock(&pv_virgl.lock);
+   c->fence_asked[ring_idx] = fence_id;
+   pthread_mutex_unlock(&pv_virgl.lock);
+   const struct pv_wire_fence req = {.ring_idx = ring_idx, .fence_id = fence_id};
+   pv_virgl_context_send(c, PV_WIRE_FENCE, &req, sizeof(req)); /* lost: the next poll retires it */
+   return 0;
+}
+
+/* A fence on the VMM's global timeline: it retires once the context's worker has run
+ * everything submitted before it, in order with the global fences before it. Returns a
+ * positive errno, as virglrenderer's does. */
 PV_VIRGL_EXPORT int virgl_renderer_create_fence(int client_fence_id, uint32_t ctx_id)
 {
    pthread_mutex_lock(&pv_virgl.lock);
-   pv_virgl.global_fence = (uint32_t)client_fence_id;
-   pv_virgl.global_fence_pending = true;
+   bool ok = pv_virgl.initialized && pv_virgl_global_fence((uint32_t)client_fence_id, ctx_id);
    pthread_mutex_unlock(&pv_virgl.lock);
-   return 0;
+   return ok ? 0 : ENOMEM;
 }
 
 static void poll_context(uint64_t key, void *value, void *data)
 {
-   struct pv_virgl_context *c = value;
-   pv_gpu_context_poll(c->ctx);
+   pv_virgl_context_poll(value);
 }
 
 PV_VIRGL_EXPORT void virgl_renderer_poll(void)
@@ -236,10 +266,8 @@ PV_VIRGL_EXPORT void virgl_renderer_poll(void)
    pthread_mutex_lock(&pv_virgl.lock);
    if (pv_virgl.initialized) {
       pv_hash_foreach(&pv_virgl.contexts, poll_context, NULL);
-      if (pv_virgl.global_fence_pending && pv_virgl.cb->write_fence) {
-         pv_virgl.global_fence_pending = false;
-         pv_virgl.cb->write_fence(pv_virgl.cookie, pv_virgl.global_fence);
-      }
+      pv_virgl_global_poll();
+      pv_virgl_reap(false);
    }
    pthread_mutex_unlock(&pv_virgl.lock);
 }
@@ -249,23 +277,24 @@ PV_VIRGL_EXPORT void virgl_renderer_context_poll(uint32_t ctx_id)
    pthread_mutex_lock(&pv_virgl.lock);
    struct pv_virgl_context *c = pv_virgl_context(ctx_id);
    if (c)
-      pv_gpu_context_poll(c->ctx);
+      pv_virgl_context_poll(c);
    pthread_mutex_unlock(&pv_virgl.lock);
 }
 
+/* Readable when the worker retired fences, or died. */
 PV_VIRGL_EXPORT int virgl_renderer_context_get_poll_fd(uint32_t ctx_id)
 {
    pthread_mutex_lock(&pv_virgl.lock);
    struct pv_virgl_context *c = pv_virgl_context(ctx_id);
-   int fd = c ? pv_gpu_context_poll_fd(c->ctx) : -1;
+   int fd = c ? c->events_fd : -1;
    pthread_mutex_unlock(&pv_virgl.lock);
    return fd;
 }
 
-/* Global fences retire at the next poll without any wait, so there is nothing to poll. */
+/* Readable when any context's poll fd is: then virgl_renderer_poll has work. */
 PV_VIRGL_EXPORT int virgl_renderer_get_poll_fd(void)
 {
-   return -1;
+   return pv_virgl.epoll_fd;
 }
 
 /* There is no GL context to make current. */

@@ -1,29 +1,60 @@
-/* The library's state: one renderer per process, as virglrenderer's ABI has it. */
+/* The library's state: one renderer per process, as virglrenderer's ABI has it. Each guest
+ * context runs in a worker process (pv_virgl_worker.c); the library keeps the ids, the
+ * blobs' memfds and mappings, and delivers fences. */
 #ifndef PV_VIRGL_H
 #define PV_VIRGL_H
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <pearvisor/pv_gpu.h>
 
 #include "util/pv_hash.h"
 #include "virgl/pv_virgl_abi.h"
+#include "virgl/pv_virgl_wire.h"
 
 struct pv_virgl_context {
    uint32_t ctx_id;
-   struct pv_gpu_context *ctx;
+   char name[64]; /* "ctx N <VMM's name>", in log lines and the worker's argv */
+   pid_t pid;
+   int control_fd;                /* requests to the worker, blob replies back */
+   int events_fd;                 /* the poll fd: readable when the page changed */
+   struct pv_wire_shared *shared; /* the worker's fence page (untrusted) */
+   atomic_bool lost;              /* the worker is gone: fences retired, submits fail */
+   uint64_t fence_asked[PV_GPU_MAX_TIMELINES];     /* newest fence the VMM asked for */
+   uint64_t fence_delivered[PV_GPU_MAX_TIMELINES]; /* newest one delivered */
+   uint64_t global_sent;                           /* GLOBAL_FENCE requests sent */
 };
 
-/* A 2D resource (the guest console, cursors) lives here in host memory; a blob lives in the
- * renderer and this only remembers that it exists. */
+/* A 2D resource (the guest console, cursors) lives here in host memory. A blob lives in the
+ * worker of the context that created it; the library holds its memfd and maps it. */
 struct pv_virgl_resource {
    uint32_t res_id;
    bool blob;
+   uint32_t owner; /* blob: the context whose worker has it; 0 once that context is gone */
+   int fd;         /* blob: its memfd */
+   uint64_t size;  /* blob */
+   bool mappable;  /* blob */
+   void *map;      /* blob: the VMM's mapping, NULL when not mapped */
    uint32_t format, width, height, stride, flags;
    uint8_t *pixels;   /* 2D only */
    struct iovec *iov; /* the guest backing the VMM attached, the VMM's memory */
    int iov_count;
+};
+
+/* A fence on the VMM's global timeline: retires once its context's worker ran everything
+ * sent before it (seq), and only after every global fence before it. */
+struct pv_virgl_global_fence {
+   uint32_t fence_id;
+   uint32_t ctx_id; /* 0: nothing to wait for */
+   uint64_t seq;
+};
+
+/* A worker that has been told to stop and not yet reaped. */
+struct pv_virgl_dying {
+   pid_t pid;
+   uint64_t kill_at_ns; /* SIGKILL if it is still there then; 0: killed already */
 };
 
 struct pv_virgl {
@@ -31,11 +62,15 @@ struct pv_virgl {
    bool initialized;
    void *cookie;
    struct virgl_renderer_callbacks *cb;
-   struct pv_gpu *gpu;        /* created on first need: capsets are asked before init */
-   struct pv_hash contexts;   /* ctx_id -> struct pv_virgl_context */
-   struct pv_hash resources;  /* res_id -> struct pv_virgl_resource */
-   bool global_fence_pending; /* create_fence seen since the last poll */
-   uint32_t global_fence;
+   struct pv_gpu *gpu;       /* the capsets; created on first need (asked before init) */
+   char worker_path[4096];   /* set by init */
+   int epoll_fd;             /* get_poll_fd: every context's events socket */
+   struct pv_hash contexts;  /* ctx_id -> struct pv_virgl_context */
+   struct pv_hash resources; /* res_id -> struct pv_virgl_resource */
+   struct pv_virgl_global_fence *global_fences; /* pending, oldest first */
+   size_t global_count, global_capacity;
+   struct pv_virgl_dying *dying;
+   size_t dying_count, dying_capacity;
    uint32_t unsupported_logged; /* bit per PV_VIRGL_GL_* call logged once */
 };
 
@@ -47,6 +82,28 @@ struct pv_gpu *pv_virgl_gpu(void);
 struct pv_virgl_context *pv_virgl_context(uint32_t ctx_id);
 struct pv_virgl_resource *pv_virgl_resource(uint32_t res_id);
 void pv_virgl_resources_finish(void);
+/* A context is going: its blobs stay (they are the VMM's until unref) but lose their owner. */
+void pv_virgl_resources_orphan(uint32_t ctx_id);
+
+/* pv_virgl_context.c, all under pv_virgl.lock. */
+/* Finds pearvisor-virgl-worker next to this library (or at $PEARVISOR_VIRGL_WORKER). */
+bool pv_virgl_find_worker(char *path, size_t size);
+/* Starts the context's worker. false (logged) when it cannot. */
+bool pv_virgl_context_start(struct pv_virgl_context *c);
+/* Closes the worker's sockets (it frees everything and exits) and queues it for reaping. */
+void pv_virgl_context_stop(struct pv_virgl_context *c);
+/* Reaps stopped workers; with wait, waits for all of them (killing stragglers). */
+void pv_virgl_reap(bool wait);
+/* Sends one request; a dead worker marks the context lost (logged). */
+bool pv_virgl_context_send(struct pv_virgl_context *c, uint32_t op, const void *payload,
+                           uint32_t size);
+/* Creates a HOST3D blob in the worker and returns its memfd (checked: sealed, big enough). */
+int pv_virgl_context_create_blob(struct pv_virgl_context *c, const struct pv_wire_create_blob *req);
+/* Delivers the context's retired fences through the VMM's callback; notices a dead worker. */
+void pv_virgl_context_poll(struct pv_virgl_context *c);
+/* Global fences: queue one, and retire those whose contexts have caught up. */
+bool pv_virgl_global_fence(uint32_t fence_id, uint32_t ctx_id);
+void pv_virgl_global_poll(void);
 
 /* Logs a GL-only call once per process: this renderer serves Venus, not virgl's GL. */
 enum pv_virgl_gl_call {

@@ -1,9 +1,13 @@
-/* virglrenderer's ABI, resource side: Venus blobs (in the renderer, mapped and exported
- * zero-copy) and 2D resources (the guest console and cursor) kept in host memory. */
+/* virglrenderer's ABI, resource side: Venus blobs (made by a context's worker; the library
+ * holds their memfds, and maps and exports them zero-copy) and 2D resources (the guest
+ * console and cursor) kept in host memory. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "util/pv_log.h"
 #include "virgl/pv_virgl.h"
@@ -20,10 +24,29 @@ struct pv_virgl_resource *pv_virgl_resource(uint32_t res_id)
    return pv_virgl.gpu ? pv_hash_lookup(&pv_virgl.resources, res_id) : NULL;
 }
 
+/* Tells the blob's worker, if it is still there, about the resource. */
+static void tell_owner(const struct pv_virgl_resource *res, uint32_t op)
+{
+   struct pv_virgl_context *owner = res->owner ? pv_virgl_context(res->owner) : NULL;
+   const struct pv_wire_resource req = {.res_id = res->res_id};
+   if (owner)
+      pv_virgl_context_send(owner, op, &req, sizeof(req));
+}
+
+static void unmap_blob(struct pv_virgl_resource *res)
+{
+   if (res->map)
+      munmap(res->map, res->size);
+   res->map = NULL;
+}
+
 static void free_resource(struct pv_virgl_resource *res)
 {
-   if (res->blob)
-      pv_gpu_resource_unref(pv_virgl.gpu, res->res_id);
+   if (res->blob) {
+      tell_owner(res, PV_WIRE_UNREF);
+      unmap_blob(res);
+      close(res->fd);
+   }
    free(res->pixels);
    free(res);
 }
@@ -75,32 +98,45 @@ PV_VIRGL_EXPORT int virgl_renderer_resource_create(struct virgl_renderer_resourc
    return 0;
 }
 
+/* Only HOST3D: the worker cannot reach guest pages, which are the VMM's memory (GUEST and
+ * HOST3D_GUEST blobs; the stock guest uses HOST3D, since the capset offers blob id 0). */
 PV_VIRGL_EXPORT int
 virgl_renderer_resource_create_blob(const struct virgl_renderer_resource_create_blob_args *args)
 {
    pthread_mutex_lock(&pv_virgl.lock);
    int ret = -EINVAL;
    struct pv_virgl_context *c = pv_virgl_context(args->ctx_id);
-   struct pv_virgl_resource *res = c ? calloc(1, sizeof(*res)) : NULL;
-   if (!res) {
+   struct pv_virgl_resource *res = NULL;
+   if (!c || args->blob_mem != PV_GPU_BLOB_MEM_HOST3D || args->res_handle == 0 ||
+       pv_virgl_resource(args->res_handle)) {
       pv_error("resource_create_blob %u: %s", args->res_handle,
-               c ? "out of memory" : "unknown context (blobs need a Venus context)");
+               !c ? "unknown context (blobs need a Venus context)"
+               : args->blob_mem != PV_GPU_BLOB_MEM_HOST3D ? "only host (HOST3D) blobs are served"
+                                                          : "id 0 or already in use");
       goto out;
    }
-   *res = (struct pv_virgl_resource){.res_id = args->res_handle, .blob = true};
-   const struct pv_gpu_blob_desc desc = {
+   const struct pv_wire_create_blob req = {
          .res_id = args->res_handle,
          .blob_mem = args->blob_mem,
          .blob_flags = args->blob_flags,
          .blob_id = args->blob_id,
          .size = args->size,
-         .iovecs = args->iovecs,
-         .iovec_count = args->num_iovs,
    };
-   if (pv_virgl_resource(args->res_handle) || !pv_gpu_resource_create_blob(c->ctx, &desc)) {
-      free(res);
+   int fd = pv_virgl_context_create_blob(c, &req);
+   res = fd >= 0 ? calloc(1, sizeof(*res)) : NULL;
+   if (!res) {
+      if (fd >= 0)
+         close(fd);
       goto out;
    }
+   *res = (struct pv_virgl_resource){
+         .res_id = args->res_handle,
+         .blob = true,
+         .owner = args->ctx_id,
+         .fd = fd,
+         .size = args->size,
+         .mappable = args->blob_flags & PV_GPU_BLOB_FLAG_MAPPABLE,
+   };
    if (!remember(res)) {
       free_resource(res);
       goto out;
@@ -128,6 +164,18 @@ static void free_entry(uint64_t key, void *value, void *data)
    free_resource(value);
 }
 
+static void orphan_entry(uint64_t key, void *value, void *data)
+{
+   struct pv_virgl_resource *res = value;
+   if (res->owner == *(const uint32_t *)data)
+      res->owner = 0;
+}
+
+void pv_virgl_resources_orphan(uint32_t ctx_id)
+{
+   pv_hash_foreach(&pv_virgl.resources, orphan_entry, &ctx_id);
+}
+
 void pv_virgl_resources_finish(void)
 {
    pv_hash_foreach(&pv_virgl.resources, free_entry, NULL);
@@ -147,12 +195,26 @@ void pv_virgl_resources_finish(void)
       return ret_;                                                                                 \
    } while (0)
 
+/* The VMM's own shared mapping of the memfd: the worker, its GPU driver and the guest see
+ * the same pages. */
 static int blob_map(struct pv_virgl_resource *res, void **map, uint64_t *size)
 {
-   uint32_t map_info;
-   return res->blob && pv_gpu_resource_map(pv_virgl.gpu, res->res_id, map, size, &map_info)
-                ? 0
-                : -EINVAL;
+   if (!res->blob || !res->mappable || res->map)
+      return -EINVAL;
+   void *p = mmap(NULL, res->size, PROT_READ | PROT_WRITE, MAP_SHARED, res->fd, 0);
+   if (p == MAP_FAILED)
+      return -errno;
+   res->map = *map = p;
+   *size = res->size;
+   return 0;
+}
+
+static int blob_unmap(struct pv_virgl_resource *res)
+{
+   if (!res->map)
+      return -EINVAL;
+   unmap_blob(res);
+   return 0;
 }
 
 PV_VIRGL_EXPORT int virgl_renderer_resource_map(uint32_t res_handle, void **map, uint64_t *out_size)
@@ -162,11 +224,10 @@ PV_VIRGL_EXPORT int virgl_renderer_resource_map(uint32_t res_handle, void **map,
 
 PV_VIRGL_EXPORT int virgl_renderer_resource_unmap(uint32_t res_handle)
 {
-   WITH_RESOURCE(res_handle,
-                 res->blob && pv_gpu_resource_unmap(pv_virgl.gpu, res_handle) ? 0 : -EINVAL);
+   WITH_RESOURCE(res_handle, blob_unmap(res));
 }
 
-/* Every mapping is the renderer's own cached memfd mapping (or guest pages). */
+/* Every mapping is a cached memfd mapping. */
 PV_VIRGL_EXPORT int virgl_renderer_resource_get_map_info(uint32_t res_handle, uint32_t *map_info)
 {
    WITH_RESOURCE(res_handle, res->blob ? (*map_info = PV_GPU_MAP_CACHE_CACHED, 0) : -EINVAL);
@@ -174,7 +235,11 @@ PV_VIRGL_EXPORT int virgl_renderer_resource_get_map_info(uint32_t res_handle, ui
 
 static int blob_export(struct pv_virgl_resource *res, uint32_t *fd_type, int *fd)
 {
-   return res->blob && pv_gpu_resource_export(pv_virgl.gpu, res->res_id, fd, fd_type) ? 0 : -EINVAL;
+   if (!res->blob)
+      return -EINVAL;
+   *fd = fcntl(res->fd, F_DUPFD_CLOEXEC, 0);
+   *fd_type = PV_GPU_FD_TYPE_SHM;
+   return *fd >= 0 ? 0 : -errno;
 }
 
 PV_VIRGL_EXPORT int virgl_renderer_resource_export_blob(uint32_t res_id, uint32_t *fd_type, int *fd)
@@ -310,15 +375,18 @@ PV_VIRGL_EXPORT int virgl_renderer_transfer_read_iov(uint32_t handle, uint32_t c
    WITH_RESOURCE(handle, transfer_2d(res, stride, box, offset, iov, iovec_cnt, false));
 }
 
+/* A blob lives in its creator's worker: only that context can name it. 2D resources never
+ * enter a Venus stream: nothing to tell anyone. */
 static int attach_to(uint32_t ctx_id, struct pv_virgl_resource *res, bool attach)
 {
-   struct pv_virgl_context *c = pv_virgl_context(ctx_id);
-   /* 2D resources never enter a Venus stream: nothing for the renderer to know. */
-   if (!c || !res->blob)
+   if (!res->blob || (!attach && res->owner == 0))
       return 0;
-   if (attach)
-      return pv_gpu_context_attach_resource(c->ctx, res->res_id) ? 0 : -EINVAL;
-   pv_gpu_context_detach_resource(c->ctx, res->res_id);
+   if (ctx_id != res->owner) {
+      pv_error("resource %u belongs to context %u; a blob cannot be shared with context %u",
+               res->res_id, res->owner, ctx_id);
+      return -EINVAL;
+   }
+   tell_owner(res, attach ? PV_WIRE_ATTACH : PV_WIRE_DETACH);
    return 0;
 }
 

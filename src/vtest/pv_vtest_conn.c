@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/pv_log.h"
+#include "util/pv_socket.h"
 #include "vtest/pv_vtest.h"
 
 #define PV_VTEST_HEADER_BYTES 8
@@ -103,21 +104,6 @@ static bool read_message(struct pv_vtest_conn *conn, uint32_t *id, uint32_t *len
    return true;
 }
 
-static bool send_all(int fd, const void *data, size_t size)
-{
-   const uint8_t *p = data;
-   while (size) {
-      ssize_t n = send(fd, p, size, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR)
-         continue;
-      if (n <= 0)
-         return false;
-      p += n;
-      size -= (size_t)n;
-   }
-   return true;
-}
-
 bool pv_vtest_conn_reply(struct pv_vtest_conn *conn, uint32_t id, const uint32_t *words,
                          uint32_t count)
 {
@@ -129,34 +115,15 @@ bool pv_vtest_conn_reply(struct pv_vtest_conn *conn, uint32_t id, const uint32_t
    msg[1] = id;
    if (count)
       memcpy(msg + 2, words, (size_t)count * 4);
-   return send_all(conn->fd, msg, (2 + (size_t)count) * 4);
+   struct iovec iov = {.iov_base = msg, .iov_len = (2 + (size_t)count) * 4};
+   return pv_socket_send(conn->fd, &iov, 1, -1);
 }
 
 bool pv_vtest_conn_send_fd(struct pv_vtest_conn *conn, int fd)
 {
    char byte = 0;
    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-   union {
-      struct cmsghdr align;
-      char buf[CMSG_SPACE(sizeof(int))];
-   } control;
-   memset(&control, 0, sizeof(control));
-   struct msghdr msg = {
-         .msg_iov = &iov,
-         .msg_iovlen = 1,
-         .msg_control = control.buf,
-         .msg_controllen = sizeof(control.buf),
-   };
-   struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-   cmsg->cmsg_level = SOL_SOCKET;
-   cmsg->cmsg_type = SCM_RIGHTS;
-   cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-   memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-   ssize_t n;
-   do {
-      n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
-   } while (n < 0 && errno == EINTR);
-   return n == 1;
+   return pv_socket_send(conn->fd, &iov, 1, fd);
 }
 
 /* --stats: what the guest left behind, and what teardown left of that (nothing, when it

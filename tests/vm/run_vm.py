@@ -33,6 +33,8 @@ DEFAULT_CACHE = os.environ.get('PV_VM_CACHE', '/var/cache/pearvisor-vm')
 DEFAULT_PROGRAMS = ['build/tests/programs/pv-test-' + n
                     for n in ('compute', 'transfer', 'clear', 'graphics', 'sync')]
 RENDERER_SONAME = 'libvirglrenderer.so.1'
+# PearVisor's library serves each guest context from this program, installed next to it.
+PV_WORKER = 'pearvisor-virgl-worker'
 STOCK_RENDERER = '/usr/lib/x86_64-linux-gnu/' + RENDERER_SONAME  # inside the chroot
 # Where the per-run directory, the kernel and a replacement renderer appear inside the chroot
 # (vm-setup.sh creates these mount points).
@@ -179,6 +181,24 @@ def accel_args(accel, cpu):
     return ['-accel', 'tcg,thread=multi', '-cpu', cpu]
 
 
+def pearvisor_renderer(args):
+    return bool(args.renderer_lib) and os.path.exists(os.path.join(args.renderer_lib, PV_WORKER))
+
+
+def check_workers(vm, guest_programs):
+    """PearVisor's library must have served the guest's contexts from worker processes (one
+    per context: at least one per program), and lost none of them."""
+    log_text = tail(vm.stderr_log, 100000)
+    served = re.findall(r'ctx \d+ .*: served by worker \d+', log_text)
+    lost = [l for l in log_text.splitlines() if 'the context is lost' in l]
+    if len(served) < len(guest_programs):
+        vm.problems.append('QEMU\'s log shows %d context worker(s) for %d guest program(s)'
+                           % (len(served), len(guest_programs)))
+    if lost:
+        vm.problems.append('context worker(s) lost: ' + '; '.join(lost[:3]))
+    return len(served)
+
+
 def qemu_command(args, accel):
     cmd = ['qemu-system-x86_64', '-machine', 'q35'] + accel + [
         '-smp', str(args.smp), '-m', args.memory,
@@ -190,6 +210,8 @@ def qemu_command(args, accel):
         '-append', 'console=ttyS0 quiet panic=-1 rdinit=/init ' + args.kernel_append,
     ] + args.qemu_arg
     qemu_env = ['LD_LIBRARY_PATH=' + MNT_RENDERER] if args.renderer_lib else []
+    if pearvisor_renderer(args):
+        qemu_env.append('PV_LOG=info')  # each context's worker is logged: checked after the run
     qemu_env += args.qemu_env
     # env -i: the chroot gets a clean environment, not the host's paths. HOME on the per-run
     # tmpfs: the host-side Mesa shader cache must not carry over from one run to the next.
@@ -290,6 +312,7 @@ class Vm:
         self.timed_out = False
         self.wall_s = None
         self.renderer_maps = None  # {(dev, ino): path} once seen
+        self.workers = None  # PearVisor's library: context workers QEMU's log shows
         self.kvm_failed = False  # KVM could not run the guest (see KVM_FAILURE)
         self.problems = []
 
@@ -591,6 +614,8 @@ def print_report(args, vm, guest, programs, vulkaninfo, init_build_s, renderer_l
         vm.accel_name, args.smp, args.memory, renderer_label))
     if vm.renderer_maps:
         print('   QEMU mapped: %s' % ', '.join(sorted(vm.renderer_maps.values())))
+    if vm.workers is not None:
+        print('   guest contexts served by %d worker process(es)' % vm.workers)
     print('   initramfs build %.1f s; QEMU start to guest /init %s s (guest kernel %s ms); '
           'virtio-gpu ready at %s ms (%s); all done at %s ms; QEMU wall %.1f s' % (
               init_build_s, '-' if guest.init_host_s is None else '%.1f' % guest.init_host_s,
@@ -709,6 +734,8 @@ def run(args, workdir):
         vm.problems.append('guest module(s) failed to load: ' + ', '.join(guest.module_failures))
     if guest.render_node == 'none':
         vm.problems.append('the guest has no /dev/dri/renderD128 (virtio-gpu did not probe)')
+    if pearvisor_renderer(args):
+        vm.workers = check_workers(vm, guest_programs)
     if vulkaninfo:
         judge_guest(vulkaninfo, True)
     for prog in programs:

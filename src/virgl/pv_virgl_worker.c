@@ -1,0 +1,227 @@
+/* pearvisor-virgl-worker: one guest context of libvirglrenderer.so.1 in a process of its
+ * own. The VMM's process never parses a guest's command streams; a bug a guest reaches in
+ * the decoder or the host driver ends this process, and the VMM, its other contexts and its
+ * other guests carry on. The library starts it (pv_virgl_wire.h has the conversation); it
+ * serves until the library closes the control socket, then frees everything and exits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/pv_log.h"
+#include "util/pv_os.h"
+#include "util/pv_socket.h"
+#include "virgl/pv_virgl_wire.h"
+
+struct pv_worker {
+   const char *name; /* the context's, from the library */
+   struct pv_gpu *gpu;
+   struct pv_gpu_context *ctx;
+   struct pv_wire_shared *shared;
+   uint8_t *payload; /* the current request's, grown to the largest seen */
+   size_t capacity;
+   bool page_changed; /* since the last byte on the events socket */
+};
+
+static void fence_retired(void *data, uint32_t ring_idx, uint64_t fence_id)
+{
+   struct pv_worker *w = data;
+   atomic_store_explicit(&w->shared->ring_fence[ring_idx], fence_id, memory_order_release);
+   w->page_changed = true;
+}
+
+/* One byte per batch of changes. Never blocks: when the socket is full it is readable
+ * already, and the library reads the page, not the bytes. */
+static void notify(struct pv_worker *w)
+{
+   if (!w->page_changed)
+      return;
+   w->page_changed = false;
+   char byte = 0;
+   send(PV_WIRE_FD_EVENTS, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* Reads one request into h and w->payload. false when the library has gone (the normal
+ * end) or sent something malformed (logged). */
+static bool read_request(struct pv_worker *w, struct pv_wire_header *h)
+{
+   int fd = -1;
+   bool ok = pv_socket_recv(PV_WIRE_FD_CONTROL, h, sizeof(*h), &fd);
+   if (fd >= 0)
+      close(fd); /* requests never carry fds */
+   if (!ok)
+      return false;
+   if (h->size > PV_WIRE_MAX_PAYLOAD) {
+      pv_error("request %u of %u bytes is over the limit; stopping", h->op, h->size);
+      return false;
+   }
+   if (h->size > w->capacity) {
+      uint8_t *grown = realloc(w->payload, h->size);
+      if (!grown) {
+         pv_error("no memory for a %u-byte request; stopping", h->size);
+         return false;
+      }
+      w->payload = grown;
+      w->capacity = h->size;
+   }
+   if (!pv_socket_recv(PV_WIRE_FD_CONTROL, w->payload, h->size, &fd)) {
+      pv_error("the library left in the middle of request %u", h->op);
+      return false;
+   }
+   if (fd >= 0)
+      close(fd);
+   return true;
+}
+
+static bool answer_blob(struct pv_worker *w, const struct pv_wire_create_blob *req)
+{
+   const struct pv_gpu_blob_desc desc = {
+         .res_id = req->res_id,
+         .blob_mem = req->blob_mem,
+         .blob_flags = req->blob_flags,
+         .blob_id = req->blob_id,
+         .size = req->size,
+   };
+   struct pv_wire_blob_reply reply = {0};
+   int fd = -1;
+   if (req->blob_mem == PV_GPU_BLOB_MEM_HOST3D && pv_gpu_resource_create_blob(w->ctx, &desc)) {
+      if (pv_gpu_resource_export(w->gpu, req->res_id, &fd, &reply.fd_type))
+         reply.ok = 1;
+      else
+         pv_gpu_resource_unref(w->gpu, req->res_id);
+   }
+   struct iovec iov = {.iov_base = &reply, .iov_len = sizeof(reply)};
+   bool sent = pv_socket_send(PV_WIRE_FD_CONTROL, &iov, 1, fd);
+   if (fd >= 0)
+      close(fd);
+   return sent;
+}
+
+/* The payload size each fixed-size request must have; 0 for SUBMIT (any size). */
+static size_t request_size(uint32_t op)
+{
+   switch (op) {
+   case PV_WIRE_FENCE:
+      return sizeof(struct pv_wire_fence);
+   case PV_WIRE_GLOBAL_FENCE:
+      return sizeof(struct pv_wire_global_fence);
+   case PV_WIRE_CREATE_BLOB:
+      return sizeof(struct pv_wire_create_blob);
+   case PV_WIRE_UNREF:
+   case PV_WIRE_ATTACH:
+   case PV_WIRE_DETACH:
+      return sizeof(struct pv_wire_resource);
+   default:
+      return 0;
+   }
+}
+
+/* Runs one request. false ends the worker: the library broke the protocol or left. */
+static bool run_request(struct pv_worker *w, const struct pv_wire_header *h)
+{
+   if (h->op != PV_WIRE_SUBMIT && (request_size(h->op) == 0 || h->size != request_size(h->op))) {
+      pv_error("malformed request %u (%u bytes); stopping", h->op, h->size);
+      return false;
+   }
+   const void *p = w->payload;
+   switch (h->op) {
+   case PV_WIRE_SUBMIT:
+      if (!pv_gpu_context_submit(w->ctx, p, h->size))
+         atomic_store_explicit(&w->shared->fatal, 1, memory_order_release);
+      return true;
+   case PV_WIRE_FENCE: {
+      const struct pv_wire_fence *f = p;
+      if (!pv_gpu_context_submit_fence(w->ctx, f->ring_idx, f->fence_id))
+         pv_error("%s: fence %llu on ring %u, which no queue is bound to, never retires", w->name,
+                  (unsigned long long)f->fence_id, f->ring_idx);
+      return true;
+   }
+   case PV_WIRE_GLOBAL_FENCE: {
+      const struct pv_wire_global_fence *f = p;
+      atomic_store_explicit(&w->shared->global_seq, f->seq, memory_order_release);
+      w->page_changed = true;
+      return true;
+   }
+   case PV_WIRE_CREATE_BLOB:
+      return answer_blob(w, p);
+   case PV_WIRE_UNREF:
+      pv_gpu_resource_unref(w->gpu, ((const struct pv_wire_resource *)p)->res_id);
+      return true;
+   case PV_WIRE_ATTACH:
+      pv_gpu_context_attach_resource(w->ctx, ((const struct pv_wire_resource *)p)->res_id);
+      return true;
+   default: /* PV_WIRE_DETACH, the last one request_size accepts */
+      pv_gpu_context_detach_resource(w->ctx, ((const struct pv_wire_resource *)p)->res_id);
+      return true;
+   }
+}
+
+static void serve(struct pv_worker *w)
+{
+   struct pollfd fds[2] = {
+         {.fd = PV_WIRE_FD_CONTROL, .events = POLLIN},
+         {.fd = pv_gpu_context_poll_fd(w->ctx), .events = POLLIN},
+   };
+   for (;;) {
+      if (poll(fds, 2, -1) < 0) {
+         if (errno == EINTR)
+            continue;
+         pv_error("poll: %s; stopping", strerror(errno));
+         return;
+      }
+      if (fds[1].revents & POLLIN)
+         pv_gpu_context_poll(w->ctx);
+      if (fds[0].revents) {
+         struct pv_wire_header h;
+         if (!read_request(w, &h) || !run_request(w, &h))
+            return;
+      }
+      notify(w);
+   }
+}
+
+static bool fd_open(int fd)
+{
+   return fcntl(fd, F_GETFD) >= 0;
+}
+
+int main(int argc, char **argv)
+{
+   pv_log_init("pearvisor-virgl-worker");
+   if (argc != 2 || strcmp(argv[1], "--help") == 0 || !fd_open(PV_WIRE_FD_CONTROL) ||
+       !fd_open(PV_WIRE_FD_EVENTS) || !fd_open(PV_WIRE_FD_SHARED)) {
+      static const char usage[] =
+            "usage: pearvisor-virgl-worker NAME\n"
+            "Serves one guest context for PearVisor's libvirglrenderer.so.1, which starts it\n"
+            "with its sockets on fds 3 and 4 and its fence page on fd 5. Not for running by "
+            "hand.\n";
+      fputs(usage, stderr);
+      return 2;
+   }
+   struct pv_worker w = {.name = argv[1]};
+   w.shared = pv_os_map_shared(PV_WIRE_FD_SHARED, sizeof(*w.shared));
+   close(PV_WIRE_FD_SHARED);
+   const struct pv_gpu_options options = {.version = PV_GPU_OPTIONS_VERSION};
+   const struct pv_gpu_context_desc desc = {
+         .capset_id = PV_GPU_CAPSET_VENUS,
+         .debug_name = argv[1],
+         .flags = PV_GPU_CONTEXT_POLL_FENCES,
+         .fence_retired = fence_retired,
+         .fence_data = &w,
+   };
+   w.gpu = w.shared ? pv_gpu_create(&options) : NULL;
+   w.ctx = w.gpu ? pv_gpu_context_create(w.gpu, &desc) : NULL;
+   if (!w.ctx) {
+      pv_error("%s: cannot set up the context; exiting", argv[1]);
+      return 1;
+   }
+   serve(&w);
+   pv_gpu_context_destroy(w.ctx);
+   pv_gpu_destroy(w.gpu);
+   free(w.payload);
+   return 0;
+}
