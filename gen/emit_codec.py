@@ -58,6 +58,32 @@ class Codec:
         fn = 'pv_cs_read_u64' if it.wire == 'u64' else 'pv_cs_read_u32'
         return '%s = (%s)%s(r);' % (target, t, fn)
 
+    @staticmethod
+    def null_allowed(it):
+        """Whether vk.xml lets this handle be VK_NULL_HANDLE: optional="a,b" says it for a
+        single handle (a) or for an array's elements (b); noautovalidity leaves it to rules
+        the registry cannot express, so 0 passes there too. A handle that must be valid and
+        arrives as 0 fails the stream instead of reaching the loader or the driver."""
+        parts = it.m.optional.split(',')
+        if it.kind in ('array', 'fixed', 'pointer'):
+            return it.m.noautovalidity or (len(parts) > 1 and parts[1] == 'true')
+        return it.m.noautovalidity or parts[0] == 'true'
+
+    @staticmethod
+    def array_size(it, count):
+        """Reads an array's size. An array vk.xml does not mark optional must be there
+        whenever its count is non-zero (noautovalidity again leaves it to other rules)."""
+        if it.m.noautovalidity or it.m.optional.split(',')[0] == 'true':
+            return 'pv_cs_read_array_size(r, (uint64_t)(%s))' % count
+        return 'pv_cs_read_required_array_size(r, (uint64_t)(%s), "%s")' % (count, it.name)
+
+    def translate(self, it, id_expr):
+        """The expression translating an id already read into it's host handle."""
+        if self.null_allowed(it):
+            return 'pv_cs_translate(r, %s, %s)' % (id_expr, self.objtype(it.type))
+        return 'pv_cs_translate_required(r, %s, %s, "%s")' % (id_expr, self.objtype(it.type),
+                                                              it.name)
+
     def read_element(self, w, it, target, partial, translate=True, ids=None):
         """One array element (or pointee) of it's element kind into target (an lvalue)."""
         elem = it.elem if it.kind in ('array', 'fixed', 'pointer') else it.kind
@@ -69,11 +95,13 @@ class Codec:
                 w('%s = (%s)(uintptr_t)pv_cs_read_u64(r);' % (target, it.type))
             elif ids:
                 w('%s = pv_cs_read_u64(r);' % ids)
-                w('%s = (%s)(uintptr_t)pv_cs_translate(r, %s, %s);' % (
-                    target, it.type, ids, self.objtype(it.type)))
-            else:
+                w('%s = (%s)(uintptr_t)%s;' % (target, it.type, self.translate(it, ids)))
+            elif self.null_allowed(it):
                 w('%s = (%s)(uintptr_t)pv_cs_read_handle(r, %s);' % (
                     target, it.type, self.objtype(it.type)))
+            else:
+                w('%s = (%s)(uintptr_t)%s;' % (target, it.type,
+                                               self.translate(it, 'pv_cs_read_u64(r)')))
         elif elem in ('struct', 'union'):
             w('pv_decode_%s%s(r, &%s);' % (self.rt(it.type), '_partial' if partial else '',
                                           target))
@@ -98,8 +126,7 @@ class Codec:
         if k == 'handle':
             if top:
                 w('%s_id = pv_cs_read_u64(r);' % lv)
-                w('%s = (%s)(uintptr_t)pv_cs_translate(r, %s_id, %s);' % (
-                    lv, it.type, lv, self.objtype(it.type)))
+                w('%s = (%s)(uintptr_t)%s;' % (lv, it.type, self.translate(it, lv + '_id')))
             else:
                 self.read_element(w, it, lv, partial)
             return
@@ -136,7 +163,7 @@ class Codec:
         if k == 'strings':
             w('{')
             w.depth += 1
-            w('uint64_t n = pv_cs_read_array_size(r, (uint64_t)(%s));' % count)
+            w('uint64_t n = %s;' % self.array_size(it, count))
             w('const char **a = pv_cs_alloc_array(r, n, sizeof(*a));')
             w('for (uint64_t i = 0; a && i < n && !r->failed; i++)')
             w('   a[i] = pv_cs_read_string(r);')
@@ -146,7 +173,7 @@ class Codec:
         if k == 'blob':
             w('{')
             w.depth += 1
-            w('uint64_t n = pv_cs_read_array_size(r, (uint64_t)(%s));' % count)
+            w('uint64_t n = %s;' % self.array_size(it, count))
             w('uint8_t *a = pv_cs_alloc_array(r, n, 1);')
             if not (partial or it.output):
                 w('if (a)')
@@ -158,7 +185,7 @@ class Codec:
         if k == 'array':
             w('{')
             w.depth += 1
-            w('uint64_t n = pv_cs_read_array_size(r, (uint64_t)(%s));' % count)
+            w('uint64_t n = %s;' % self.array_size(it, count))
             ctype = 'uint8_t' if it.elem == 'u8' else it.type
             w('%s *a = pv_cs_alloc_array(r, n, sizeof(*a));' % ctype)
             ids = None

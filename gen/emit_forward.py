@@ -127,8 +127,9 @@ class Forward:
             w('{')
             w.depth += 1
             w('const struct pv_vk_table *vk = pv_render_vk(d);')
-            w('if (!vk->%s) {' % cmd.name)
-            w('   pv_cs_fail(d->reader, "%s: the host driver lacks it");' % cmd.name)
+            w('if (!vk || !vk->%s) {' % cmd.name)
+            w('   pv_cs_fail(d->reader, "%s: %%s", vk ? "the host driver lacks it" : '
+              '"before vkCreateInstance");' % cmd.name)
             w('   return;')
             w('}')
             ret = 'args->ret = ' if cmd.return_type != 'void' else ''

@@ -354,6 +354,16 @@ static void test_dispatch_unknown_or_mistyped_id(void **state)
    assert_decode_fails(&object_table, "id 9");
 }
 
+/* A dispatchable handle of id 0 would reach the loader (which aborts on it) and a required
+ * non-dispatchable one the driver: vk.xml says neither may be VK_NULL_HANDLE. */
+static void test_dispatch_null_command_buffer(void **state)
+{
+   handlers.vkCmdDispatch = on_dispatch;
+   put_dispatch(0);
+   assert_decode_fails(&object_table, "commandBuffer is VK_NULL_HANDLE");
+   assert_int_equal(handler_calls, 0);
+}
+
 /* --- vkCreateBuffer: a counted u32 array; the allocator rule ----------------------------- */
 
 static struct {
@@ -1123,6 +1133,19 @@ static void test_queue_submit_timeline(void **state)
    assert_int_equal(submit_got.signal_value, 0x100000002ull);
 }
 
+/* submitCount 1 with no array: the driver would read pSubmits[0] from NULL. */
+static void test_queue_submit_missing_array(void **state)
+{
+   handlers.vkQueueSubmit = on_queue_submit;
+   put_command(18, "vkQueueSubmit", 0);
+   put_u64(4);
+   put_u32(1); /* submitCount */
+   put_u64(0); /* pSubmits: NULL */
+   put_u64(0); /* fence */
+   assert_decode_fails(NULL, "pSubmits is NULL");
+   assert_int_equal(handler_calls, 0);
+}
+
 #define TEST(name) cmocka_unit_test_setup(name, reset)
 
 int main(void)
@@ -1133,6 +1156,7 @@ int main(void)
          TEST(test_null_required_output_fails),
          TEST(test_dispatch_translates_handle),
          TEST(test_dispatch_unknown_or_mistyped_id),
+         TEST(test_dispatch_null_command_buffer),
          TEST(test_create_buffer),
          TEST(test_create_buffer_lying_count),
          TEST(test_allocator_must_be_null),
@@ -1154,6 +1178,7 @@ int main(void)
          TEST(test_create_compute_pipeline),
          TEST(test_create_compute_pipeline_unterminated_name),
          TEST(test_queue_submit_timeline),
+         TEST(test_queue_submit_missing_array),
    };
    return cmocka_run_group_tests(tests, NULL, free_wire);
 }

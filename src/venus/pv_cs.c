@@ -87,6 +87,15 @@ uint64_t pv_cs_read_array_size(struct pv_cs_reader *r, uint64_t expected)
    return n;
 }
 
+uint64_t pv_cs_read_required_array_size(struct pv_cs_reader *r, uint64_t expected, const char *what)
+{
+   uint64_t n = pv_cs_read_array_size(r, expected);
+   if (n == 0 && expected != 0 && !r->failed)
+      pv_cs_fail(r, "%s is NULL where %llu elements are required", what,
+                 (unsigned long long)expected);
+   return n;
+}
+
 void pv_cs_read_fixed_array_size(struct pv_cs_reader *r, uint64_t declared)
 {
    uint64_t n = pv_cs_read_u64(r);

@@ -103,6 +103,9 @@ void *pv_cs_alloc_array(struct pv_cs_reader *r, uint64_t count, size_t size);
 /* An array count that must equal `expected` when non-zero (venus.md §4). Returns the count
  * (0 = NULL pointer). */
 uint64_t pv_cs_read_array_size(struct pv_cs_reader *r, uint64_t expected);
+/* The same for an array the API requires: 0 (NULL) fails when expected is not 0. */
+uint64_t pv_cs_read_required_array_size(struct pv_cs_reader *r, uint64_t expected,
+                                        const char *what);
 /* A fixed-size array's count: must equal `declared` exactly. */
 void pv_cs_read_fixed_array_size(struct pv_cs_reader *r, uint64_t declared);
 /* A pointer to one thing: the marker must be 0 or 1. */
@@ -132,6 +135,17 @@ static inline uint64_t pv_cs_translate(struct pv_cs_reader *r, uint64_t id, VkOb
       return 0;
    }
    return handle;
+}
+
+/* pv_cs_translate for a handle vk.xml requires: id 0 fails the stream, naming what. */
+static inline uint64_t pv_cs_translate_required(struct pv_cs_reader *r, uint64_t id,
+                                                VkObjectType type, const char *what)
+{
+   if (id == 0 && !r->failed) {
+      pv_cs_fail(r, "%s is VK_NULL_HANDLE where a valid handle is required", what);
+      return 0;
+   }
+   return pv_cs_translate(r, id, type);
 }
 
 /* Longest pNext chain accepted: the longest real one, vkGetPhysicalDeviceFeatures2's with a
