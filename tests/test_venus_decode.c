@@ -1146,6 +1146,31 @@ static void test_queue_submit_missing_array(void **state)
    assert_int_equal(handler_calls, 0);
 }
 
+/* --- vkCreateRingMESA: a hand decoder's chain is bounded too ------------------------------ */
+
+static void on_create_ring(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateRingMESA *args)
+{
+   handler_calls++;
+}
+
+/* A chain of 400 000 monitor structs (4.8 MB): one stack frame each would overflow the
+ * worker's stack; the decoder must refuse it as any over-long chain. */
+static void test_create_ring_endless_chain(void **state)
+{
+   enum { LINKS = 400000 };
+   handlers.vkCreateRingMESA = on_create_ring;
+   put_command(188, "vkCreateRingMESA", 0);
+   put_u64(1);          /* ring */
+   put_u64(1);          /* pCreateInfo */
+   put_u32(1000384000); /* VK_STRUCTURE_TYPE_RING_CREATE_INFO_MESA */
+   for (int i = 0; i < LINKS; i++) {
+      put_u64(1);          /* pNext */
+      put_u32(1000384006); /* VK_STRUCTURE_TYPE_RING_MONITOR_INFO_MESA */
+   }
+   put_u64(0);
+   assert_decode_fails(NULL, "pNext chain longer");
+}
+
 #define TEST(name) cmocka_unit_test_setup(name, reset)
 
 int main(void)
@@ -1179,6 +1204,7 @@ int main(void)
          TEST(test_create_compute_pipeline_unterminated_name),
          TEST(test_queue_submit_timeline),
          TEST(test_queue_submit_missing_array),
+         TEST(test_create_ring_endless_chain),
    };
    return cmocka_run_group_tests(tests, NULL, free_wire);
 }

@@ -58,11 +58,13 @@ bool pv_decode_cmd_vkExecuteCommandStreamsMESA(struct pv_cs_reader *r,
 
 static void read_ring_chain(struct pv_cs_reader *r, struct pv_venus_ring_layout *layout)
 {
-   /* Chains nest: each struct's own chain comes before its members (venus.md §4). */
-   if (r->failed || !pv_cs_read_pointer(r))
+   /* Chains nest: each struct's own chain comes before its members (venus.md §4), so each
+    * link is a stack frame: bounded like every generated chain. */
+   if (r->failed || !pv_cs_read_pointer(r) || !pv_cs_enter(r))
       return;
    uint32_t stype = pv_cs_read_u32(r);
    read_ring_chain(r, layout);
+   pv_cs_leave(r);
    if (stype == PV_STYPE_RING_MONITOR_INFO_MESA)
       layout->monitor_period_us = pv_cs_read_u32(r);
    else if (stype == PV_STYPE_RING_PRIORITY_INFO_MESA)
