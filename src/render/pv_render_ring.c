@@ -17,6 +17,12 @@
  * only notifies a ring it sees IDLE, so this bounds the pick-up delay of a submission that
  * arrives while the ring is awake but not spinning. */
 #define PV_RING_NAP_NS 20000ull
+/* The guest picks how long a ring stays awake after its last command (the stock guest:
+ * about a millisecond) and how often ALIVE must be set (seconds). Both are clamped, since
+ * each awake ring naps in 20 us steps and the monitor wakes three times a period: an idle
+ * timeout of UINT64_MAX or a period of 1 us would make an idle guest burn CPU. */
+#define PV_RING_MAX_IDLE_TIMEOUT_NS 10000000ull
+#define PV_RING_MIN_MONITOR_US      10000u
 /* Rings are at most 16 MiB (head and tail are u32 byte counters). */
 #define PV_RING_MAX_BUFFER (16u << 20)
 
@@ -179,8 +185,12 @@ bool pv_render_ring_create(struct pv_render_stream *creator, uint64_t id,
    ring->buffer_size = (uint32_t)l->buffer_size;
    ring->extra = l->extra_size ? base + l->extra_offset : NULL;
    ring->extra_size = l->extra_size;
-   ring->idle_timeout_ns = l->idle_timeout_ns;
-   ring->monitor_period_us = l->monitor_period_us;
+   ring->idle_timeout_ns = l->idle_timeout_ns < PV_RING_MAX_IDLE_TIMEOUT_NS
+                                 ? l->idle_timeout_ns
+                                 : PV_RING_MAX_IDLE_TIMEOUT_NS;
+   ring->monitor_period_us = l->monitor_period_us && l->monitor_period_us < PV_RING_MIN_MONITOR_US
+                                   ? PV_RING_MIN_MONITOR_US
+                                   : l->monitor_period_us;
    pv_render_stream_init(&ring->stream, ctx, ring);
    if (atomic_load(ring->head) != 0 || atomic_load(ring->status) != 0) {
       ring_free(ring);
