@@ -130,6 +130,11 @@ bool pv_gpu_context_is_fatal(const struct pv_gpu_context *ctx)
    return ctx->fatal;
 }
 
+void pv_gpu_context_cancel(struct pv_gpu_context *ctx, const char *why)
+{
+   ctx->fatal = true;
+}
+
 bool pv_gpu_resource_create_blob(struct pv_gpu_context *ctx, const struct pv_gpu_blob_desc *desc)
 {
    pthread_mutex_lock(&fake_gpu.lock);

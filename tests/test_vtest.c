@@ -42,7 +42,7 @@ static void *serve_thread(void *arg)
 {
    struct server *s = arg;
    if (s->print_stats)
-      pv_vtest_conn_serve(s->gpu, s->fd, true);
+      pv_vtest_conn_serve(s->gpu, s->fd, true, 0);
    else
       pv_vtest_serve_client(s->gpu, s->fd);
    return NULL;

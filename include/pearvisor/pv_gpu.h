@@ -9,8 +9,9 @@
  * Thread rules:
  * - pv_gpu_create, pv_gpu_destroy and pv_gpu_reset: one thread, with no other call running.
  * - Every other call may come from any thread. Calls on one context must not overlap (the
- *   caller serializes them, e.g. one transport thread per context); different contexts may
- *   be driven concurrently. Resource calls take the renderer's lock and may overlap.
+ *   caller serializes them, e.g. one transport thread per context), except
+ *   pv_gpu_context_cancel; different contexts may be driven concurrently. Resource calls take the
+ * renderer's lock and may overlap.
  * - The renderer runs its own threads (one per Venus ring, fence waiters). A context's fence
  *   callback runs on one of them, unless the context was created with
  *   PV_GPU_CONTEXT_POLL_FENCES: then retired fences wait for pv_gpu_context_poll, which runs
@@ -152,6 +153,10 @@ void pv_gpu_context_destroy(struct pv_gpu_context *ctx);
  * the reason has been logged once. */
 bool pv_gpu_context_submit(struct pv_gpu_context *ctx, const void *commands, size_t size);
 bool pv_gpu_context_is_fatal(const struct pv_gpu_context *ctx);
+/* Makes the context fatal (why is logged) from any thread, also while another call on it
+ * runs: every wait of its streams returns within about 100 ms and its rings stop. For a
+ * transport that sees its guest leave while a stream blocks. */
+void pv_gpu_context_cancel(struct pv_gpu_context *ctx, const char *why);
 
 /* Asks for fence_retired(ring_idx, fence_id) once the timeline's work so far is done.
  * False for an invalid ring_idx (one no queue is bound to), logged. */

@@ -16,6 +16,7 @@ static void init_handlers(struct pv_venus_handlers *h)
    pv_render_device_init_dispatch(h);
    pv_render_memory_init_dispatch(h);
    pv_render_queue_init_dispatch(h);
+   pv_render_wait_init_dispatch(h);
 }
 
 struct pv_gpu *pv_gpu_create(const struct pv_gpu_options *options)
@@ -191,6 +192,11 @@ bool pv_gpu_context_submit(struct pv_gpu_context *ctx, const void *commands, siz
 bool pv_gpu_context_is_fatal(const struct pv_gpu_context *ctx)
 {
    return atomic_load(&ctx->fatal);
+}
+
+void pv_gpu_context_cancel(struct pv_gpu_context *ctx, const char *why)
+{
+   pv_render_context_set_fatal(ctx, why);
 }
 
 bool pv_gpu_context_submit_fence(struct pv_gpu_context *ctx, uint32_t ring_idx, uint64_t fence_id)

@@ -242,6 +242,7 @@ void pv_render_instance_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_device_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_memory_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_queue_init_dispatch(struct pv_venus_handlers *h);
+void pv_render_wait_init_dispatch(struct pv_venus_handlers *h);
 
 /* --- queues and vtest fences (pv_render_queue.c) --- */
 struct pv_render_queue *pv_render_queue_create(VkDevice device, VkQueue queue, uint32_t ring_idx);

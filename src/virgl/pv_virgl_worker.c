@@ -15,7 +15,13 @@
 #include "util/pv_log.h"
 #include "util/pv_os.h"
 #include "util/pv_socket.h"
+#include "util/pv_watchdog.h"
 #include "virgl/pv_virgl_wire.h"
+
+/* A teardown that takes longer (a GPU still running the guest's endless shader) ends the
+ * process instead: the kernel and the driver reclaim what it held. The library kills a
+ * worker still there a little later. */
+#define PV_WORKER_TEARDOWN_LIMIT_S 4
 
 struct pv_worker {
    const char *name; /* the context's, from the library */
@@ -25,7 +31,15 @@ struct pv_worker {
    uint8_t *payload; /* the current request's, grown to the largest seen */
    size_t capacity;
    bool page_changed; /* since the last byte on the events socket */
+   struct pv_watchdog *watchdog;
 };
+
+/* The library closed the control socket (the VMM destroyed the context, or died) while a
+ * request blocked. */
+static void cancel_context(void *ctx)
+{
+   pv_gpu_context_cancel(ctx, "the VMM let go of the context while a command was blocked");
+}
 
 static void fence_retired(void *data, uint32_t ring_idx, uint64_t fence_id)
 {
@@ -177,7 +191,12 @@ static void serve(struct pv_worker *w)
          pv_gpu_context_poll(w->ctx);
       if (fds[0].revents) {
          struct pv_wire_header h;
-         if (!read_request(w, &h) || !run_request(w, &h))
+         if (!read_request(w, &h))
+            return;
+         pv_watchdog_set_busy(w->watchdog, true);
+         bool keep = run_request(w, &h);
+         pv_watchdog_set_busy(w->watchdog, false);
+         if (!keep)
             return;
       }
       notify(w);
@@ -219,9 +238,12 @@ int main(int argc, char **argv)
       pv_error("%s: cannot set up the context; exiting", argv[1]);
       return 1;
    }
+   w.watchdog = pv_watchdog_start(PV_WIRE_FD_CONTROL, argv[1], cancel_context, w.ctx);
    serve(&w);
+   pv_watchdog_arm_exit(w.watchdog, PV_WORKER_TEARDOWN_LIMIT_S);
    pv_gpu_context_destroy(w.ctx);
    pv_gpu_destroy(w.gpu);
+   pv_watchdog_stop(w.watchdog);
    free(w.payload);
    return 0;
 }

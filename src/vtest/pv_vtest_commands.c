@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "util/pv_log.h"
+#include "util/pv_watchdog.h"
 #include "vtest/pv_vtest_conn.h"
 
 /* Mesa 25 offers protocol 3 and needs at least that; we speak exactly 3 (vtest.md §5). */
@@ -81,6 +82,12 @@ static bool get_capset(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t w
 
 /* CONTEXT_INIT has no reply, so a refused one can only be logged; the connection stays,
  * answering what it can (dropping it would make the guest spin, pitfalls.md #3). */
+/* The guest hung up while a command of its context blocked (a wait nothing will end). */
+static void cancel_context(void *ctx)
+{
+   pv_gpu_context_cancel(ctx, "the guest left while a command was blocked");
+}
+
 static bool context_init(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t words)
 {
    uint32_t capset_id = w[0];
@@ -103,6 +110,7 @@ static bool context_init(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t
                conn->name, capset_id);
       return true;
    }
+   conn->watchdog = pv_watchdog_start(conn->fd, conn->name, cancel_context, conn->ctx);
    conn->capset_id = capset_id;
    return true;
 }

@@ -10,6 +10,7 @@
 
 #include "util/pv_log.h"
 #include "util/pv_socket.h"
+#include "util/pv_watchdog.h"
 #include "vtest/pv_vtest.h"
 
 #define PV_VTEST_HEADER_BYTES 8
@@ -149,7 +150,7 @@ static void unref_resource(uint64_t res_id, void *value, void *gpu)
    pv_gpu_resource_unref(gpu, (uint32_t)res_id);
 }
 
-void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, bool print_stats)
+void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, bool print_stats, unsigned teardown_limit_s)
 {
    struct pv_vtest_conn conn = {.fd = fd, .gpu = gpu, .print_stats = print_stats};
    strcpy(conn.name, "vtest client");
@@ -165,8 +166,19 @@ void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, bool print_stats)
                   id);
          break;
       }
-      if (!pv_vtest_handle(&conn, id, payload, length))
+      pv_watchdog_set_busy(conn.watchdog, true);
+      bool keep = pv_vtest_handle(&conn, id, payload, length);
+      pv_watchdog_set_busy(conn.watchdog, false);
+      if (!keep)
          break;
+   }
+   /* From here the context is not cancelled any more; a worker process gives up on a
+    * teardown that cannot finish. */
+   if (teardown_limit_s) {
+      pv_watchdog_arm_exit(conn.watchdog, teardown_limit_s);
+   } else {
+      pv_watchdog_stop(conn.watchdog);
+      conn.watchdog = NULL;
    }
    if (conn.ctx && conn.print_stats)
       log_stats(&conn);
@@ -177,10 +189,11 @@ void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, bool print_stats)
    pv_hash_finish(&conn.resources);
    pv_vtest_syncs_finish(&conn.syncs);
    free(conn.reader.buf);
+   pv_watchdog_stop(conn.watchdog);
    close(fd);
 }
 
 void pv_vtest_serve_client(struct pv_gpu *gpu, int fd)
 {
-   pv_vtest_conn_serve(gpu, fd, false);
+   pv_vtest_conn_serve(gpu, fd, false, 0);
 }

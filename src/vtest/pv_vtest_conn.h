@@ -66,11 +66,14 @@ struct pv_vtest_conn {
    struct pv_vtest_reader reader;
    uint64_t reported; /* bit n: unsupported command n logged (bit 63: every id >= 63) */
    struct pv_vtest_syncs syncs;
-   struct pv_hash resources; /* res ids this client created; unref'd when it leaves */
+   struct pv_hash resources;     /* res ids this client created; unref'd when it leaves */
+   struct pv_watchdog *watchdog; /* from CONTEXT_INIT: cancels the context if the guest
+                                    leaves mid-command, bounds teardown */
 };
 
-/* pv_vtest_serve_client with the --stats switch. */
-void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, bool print_stats);
+/* pv_vtest_serve_client with the --stats switch and, for a worker process, a bound on its
+ * teardown: past teardown_limit_s seconds (0: no bound) the process exits. */
+void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, bool print_stats, unsigned teardown_limit_s);
 
 /* Sends [count][id] + words in one write (count <= PV_VTEST_MAX_REPLY_WORDS). false when the
  * peer is gone. */

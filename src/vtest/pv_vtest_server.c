@@ -20,6 +20,10 @@
 #include "vtest/pv_vtest.h"
 #include "vtest/pv_vtest_conn.h"
 
+/* A worker whose teardown takes longer (a GPU still running a guest's endless shader) exits:
+ * the kernel and the driver reclaim what it held. */
+#define PV_VTEST_TEARDOWN_LIMIT_S 5
+
 static volatile sig_atomic_t stop_requested, child_exited;
 
 static void on_signal(int sig)
@@ -104,7 +108,7 @@ static int listen_on(const char *path)
 static void *client_main(void *arg)
 {
    struct pv_vtest_client *c = arg;
-   pv_vtest_conn_serve(c->gpu, c->serve_fd, c->print_stats);
+   pv_vtest_conn_serve(c->gpu, c->serve_fd, c->print_stats, 0);
    atomic_store(&c->done, true);
    return NULL;
 }
@@ -182,7 +186,7 @@ static void serve_in_worker(struct pv_vtest_server *server, int fd)
       close(fd);
       _exit(1);
    }
-   pv_vtest_conn_serve(gpu, fd, server->options->print_stats);
+   pv_vtest_conn_serve(gpu, fd, server->options->print_stats, PV_VTEST_TEARDOWN_LIMIT_S);
    pv_gpu_destroy(gpu);
    _exit(0);
 }
