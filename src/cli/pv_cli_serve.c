@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "cli/pv_cli.h"
+#include "util/pv_sandbox.h"
 #include "vtest/pv_vtest.h"
 
 static const char usage[] =
-      "usage: pearvisor serve [--socket PATH] [--icd HOST_ICD_JSON] [--no-fork] [--stats]\n"
+      "usage: pearvisor serve [--socket PATH] [--icd HOST_ICD_JSON] [--no-fork] [--no-sandbox]\n"
+      "                       [--stats]\n"
       "\n"
       "Listens for guests (Mesa venus with VN_DEBUG=vtest) on a UNIX socket and replays their\n"
       "Vulkan on the host driver. Runs until SIGINT or SIGTERM.\n"
@@ -16,16 +18,23 @@ static const char usage[] =
       "  --icd JSON      host Vulkan driver manifest (default: the loader's choice)\n"
       "  --no-fork       serve clients in this process (debugging) instead of one worker\n"
       "                  process per client\n"
+      "  --no-sandbox    run workers without their seccomp filter (debugging; PV_SANDBOX=learn\n"
+      "                  logs what the filter would refuse and lets it fail instead)\n"
       "  --stats         log each context's objects and memory when its client leaves\n";
 
 int pv_cli_serve(int argc, char **argv)
 {
    static const struct option options[] = {
-         {"socket", required_argument, NULL, 's'}, {"icd", required_argument, NULL, 'i'},
-         {"no-fork", no_argument, NULL, 'n'},      {"stats", no_argument, NULL, 't'},
-         {"help", no_argument, NULL, 'h'},         {0},
+         {"socket", required_argument, NULL, 's'},
+         {"icd", required_argument, NULL, 'i'},
+         {"no-fork", no_argument, NULL, 'n'},
+         {"stats", no_argument, NULL, 't'},
+         {"no-sandbox", no_argument, NULL, 'u'},
+         {"help", no_argument, NULL, 'h'},
+         {0},
    };
-   struct pv_vtest_options opts = {.socket_path = "/tmp/.virgl_test"};
+   struct pv_vtest_options opts = {.socket_path = "/tmp/.virgl_test",
+                                   .sandbox = pv_sandbox_mode_from_env()};
    int c;
    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
       switch (c) {
@@ -40,6 +49,9 @@ int pv_cli_serve(int argc, char **argv)
          break;
       case 't':
          opts.print_stats = true;
+         break;
+      case 'u':
+         opts.sandbox = PV_SANDBOX_OFF;
          break;
       case 'h':
          return pv_cli_usage(usage, true);

@@ -25,7 +25,8 @@ struct pv_watchdog {
    char name[64];
    void (*cancel)(void *data);
    void *data;
-   atomic_bool busy;
+   atomic_uint busy;   /* odd while busy; bumped at each start and end of a call */
+   unsigned busy_seen; /* busy as of the last tick after the hang-up */
    bool hung_up, cancelled, armed, stopping;
    unsigned exit_seconds;
    uint64_t exit_at_ns;
@@ -66,10 +67,14 @@ static void *watchdog_thread(void *arg)
       }
       if (fds[1].revents)
          w->hung_up = true;
-      if (w->hung_up && !w->armed && !w->cancelled && atomic_load(&w->busy)) {
+      /* Only a call that has lasted a whole tick after the hang-up is cancelled: a guest
+       * that sends its last commands and closes at once must not have them cut short. */
+      unsigned busy = atomic_load(&w->busy);
+      if (w->hung_up && !w->armed && !w->cancelled && (busy & 1) && busy == w->busy_seen) {
          w->cancelled = true;
          w->cancel(w->data);
       }
+      w->busy_seen = busy;
    }
    pthread_mutex_unlock(&w->lock);
    return NULL;
@@ -102,8 +107,8 @@ fail:
 
 void pv_watchdog_set_busy(struct pv_watchdog *w, bool busy)
 {
-   if (w)
-      atomic_store(&w->busy, busy);
+   if (w && (atomic_load_explicit(&w->busy, memory_order_relaxed) & 1) != busy)
+      atomic_fetch_add(&w->busy, 1);
 }
 
 static void wake(struct pv_watchdog *w)

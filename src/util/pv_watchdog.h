@@ -12,7 +12,8 @@
 struct pv_watchdog;
 
 /* Starts watching fd (which stays the caller's). cancel(data) runs on the watchdog's thread
- * at most once: after the peer hung up, while the caller is marked busy. NULL when no
+ * at most once: after the peer hung up, for a call that is still busy some 100-200 ms
+ * later (a guest's last commands before it closes run to the end). NULL when no
  * thread can be started (logged; the caller serves unwatched). */
 struct pv_watchdog *pv_watchdog_start(int fd, const char *name, void (*cancel)(void *data),
                                       void *data);

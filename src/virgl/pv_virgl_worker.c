@@ -14,6 +14,7 @@
 
 #include "util/pv_log.h"
 #include "util/pv_os.h"
+#include "util/pv_sandbox.h"
 #include "util/pv_socket.h"
 #include "util/pv_watchdog.h"
 #include "virgl/pv_virgl_wire.h"
@@ -21,7 +22,7 @@
 /* A teardown that takes longer (a GPU still running the guest's endless shader) ends the
  * process instead: the kernel and the driver reclaim what it held. The library kills a
  * worker still there a little later. */
-#define PV_WORKER_TEARDOWN_LIMIT_S 4
+#define PV_WORKER_TEARDOWN_LIMIT_S 3
 
 struct pv_worker {
    const char *name; /* the context's, from the library */
@@ -221,6 +222,9 @@ int main(int argc, char **argv)
       fputs(usage, stderr);
       return 2;
    }
+   /* Confined before the first request is read. */
+   if (!pv_sandbox_enter(pv_sandbox_mode_from_env(), argv[1]))
+      return 1;
    struct pv_worker w = {.name = argv[1]};
    w.shared = pv_os_map_shared(PV_WIRE_FD_SHARED, sizeof(*w.shared));
    close(PV_WIRE_FD_SHARED);

@@ -6,10 +6,13 @@
 
 #include <pearvisor/pv_gpu.h>
 
+#include "util/pv_sandbox.h"
+
 struct pv_vtest_options {
    const char *socket_path;
    bool no_fork;     /* serve clients on threads of this process, sharing one renderer */
    bool print_stats; /* log each context's stats when its client leaves */
+   enum pv_sandbox_mode sandbox; /* worker processes' confinement (not with no_fork) */
 };
 
 /* Serves until SIGINT/SIGTERM; returns a process exit status. The host driver is whatever

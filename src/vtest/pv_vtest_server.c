@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -22,7 +23,7 @@
 
 /* A worker whose teardown takes longer (a GPU still running a guest's endless shader) exits:
  * the kernel and the driver reclaim what it held. */
-#define PV_VTEST_TEARDOWN_LIMIT_S 5
+#define PV_VTEST_TEARDOWN_LIMIT_S 3
 
 static volatile sig_atomic_t stop_requested, child_exited;
 
@@ -179,6 +180,13 @@ static void serve_in_worker(struct pv_vtest_server *server, int fd)
    prctl(PR_SET_PDEATHSIG, SIGKILL);
    if (getppid() != server_pid)
       _exit(1); /* the server died before prctl() took effect */
+   /* Confined before the first guest byte is read. */
+   char who[48];
+   snprintf(who, sizeof(who), "vtest worker %d", (int)getpid());
+   if (!pv_sandbox_enter(server->options->sandbox, who)) {
+      close(fd);
+      _exit(1);
+   }
    const struct pv_gpu_options gpu_options = {.version = PV_GPU_OPTIONS_VERSION};
    struct pv_gpu *gpu = pv_gpu_create(&gpu_options);
    if (!gpu) {

@@ -1,0 +1,148 @@
+/* Unit tests of the worker sandbox (util/pv_sandbox): in a child process, what a worker and
+ * a driver need still works, and what they never need ends the process with a log line
+ * naming the call (or, in learn mode, fails with ENOSYS). */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "util/pv_sandbox.h"
+
+struct child_result {
+   int status;
+   char log[512];
+};
+
+static void *thread_main(void *arg)
+{
+   return arg;
+}
+
+/* Runs body in a sandboxed child with stderr captured. */
+static struct child_result run_child(enum pv_sandbox_mode mode, int (*body)(void))
+{
+   int pipe_fds[2];
+   assert_int_equal(pipe(pipe_fds), 0);
+   pid_t pid = fork();
+   assert_true(pid >= 0);
+   if (pid == 0) {
+      dup2(pipe_fds[1], STDERR_FILENO);
+      close(pipe_fds[0]);
+      if (!pv_sandbox_enter(mode, "test guest"))
+         _exit(100);
+      _exit(body());
+   }
+   close(pipe_fds[1]);
+   struct child_result r = {0};
+   size_t used = 0;
+   ssize_t n;
+   while ((n = read(pipe_fds[0], r.log + used, sizeof(r.log) - 1 - used)) > 0)
+      used += (size_t)n;
+   close(pipe_fds[0]);
+   assert_int_equal(waitpid(pid, &r.status, 0), pid);
+   return r;
+}
+
+/* Files, memory (also executable, as a JIT needs), threads, sockets the worker already has. */
+static int allowed_calls(void)
+{
+   void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+   if (p == MAP_FAILED || mprotect(p, 4096, PROT_READ | PROT_EXEC) != 0)
+      return 1;
+   FILE *f = fopen("/proc/self/stat", "r");
+   if (!f)
+      return 2;
+   fclose(f);
+   pthread_t t;
+   if (pthread_create(&t, NULL, thread_main, NULL) != 0 || pthread_join(t, NULL) != 0)
+      return 3;
+   int pair[2];
+   if (pipe(pair) != 0 || write(pair[1], "x", 1) != 1)
+      return 4;
+   return 0;
+}
+
+static int opens_a_network_socket(void)
+{
+   int fd = socket(AF_INET, SOCK_STREAM, 0);
+   /* Only reached in learn mode. */
+   return fd < 0 && errno == ENOSYS ? 0 : 1;
+}
+
+static int forks(void)
+{
+   pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+   if (pid == 0)
+      _exit(0);
+   return 7;
+}
+
+static int signals_another_process(void)
+{
+   syscall(SYS_tgkill, 1, 1, 0);
+   return 7;
+}
+
+static void test_allowed_calls_work(void **state)
+{
+   struct child_result r = run_child(PV_SANDBOX_ENFORCE, allowed_calls);
+   assert_true(WIFEXITED(r.status));
+   assert_int_equal(WEXITSTATUS(r.status), 0);
+   assert_string_equal(r.log, "");
+}
+
+static void assert_refused(struct child_result r, long nr)
+{
+   char want[64];
+   snprintf(want, sizeof(want), "test guest: system call %ld is outside", nr);
+   assert_true(WIFSIGNALED(r.status));
+   assert_int_equal(WTERMSIG(r.status), SIGSYS);
+   if (!strstr(r.log, want))
+      fail_msg("log \"%s\" lacks \"%s\"", r.log, want);
+}
+
+static void test_refused_calls_end_the_worker(void **state)
+{
+   assert_refused(run_child(PV_SANDBOX_ENFORCE, opens_a_network_socket), SYS_socket);
+   assert_refused(run_child(PV_SANDBOX_ENFORCE, forks), SYS_clone);
+   assert_refused(run_child(PV_SANDBOX_ENFORCE, signals_another_process), SYS_tgkill);
+}
+
+static void test_learn_mode_logs_and_continues(void **state)
+{
+   struct child_result r = run_child(PV_SANDBOX_LEARN, opens_a_network_socket);
+   assert_true(WIFEXITED(r.status));
+   assert_int_equal(WEXITSTATUS(r.status), 0);
+   assert_non_null(strstr(r.log, "learn mode"));
+}
+
+static void test_off_installs_nothing(void **state)
+{
+   struct child_result r = run_child(PV_SANDBOX_OFF, forks);
+   assert_true(WIFEXITED(r.status));
+   assert_int_equal(WEXITSTATUS(r.status), 7);
+}
+
+int main(void)
+{
+   const struct CMUnitTest tests[] = {
+         cmocka_unit_test(test_allowed_calls_work),
+         cmocka_unit_test(test_refused_calls_end_the_worker),
+         cmocka_unit_test(test_learn_mode_logs_and_continues),
+         cmocka_unit_test(test_off_installs_nothing),
+   };
+   return cmocka_run_group_tests(tests, NULL, NULL);
+}
