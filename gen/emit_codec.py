@@ -430,7 +430,7 @@ class Codec:
         w()
 
     def emit_unions(self, w):
-        """The two unions Venus carries: a u32 tag, then the chosen member (venus.md 4)."""
+        """The two unions Venus carries: a u32 tag, then the chosen member."""
         if 'VkClearColorValue' in self.m.input_structs:
             w('static void pv_decode_VkClearColorValue(struct pv_cs_reader *r, '
               'VkClearColorValue *v)')

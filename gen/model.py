@@ -1,5 +1,5 @@
 """Which commands, structs and extensions PearVisor's Venus decoder carries, and how each
-struct member or command parameter travels on the wire (venus.md sections 3-4)."""
+struct member or command parameter travels on the wire."""
 
 import re
 

@@ -1,5 +1,5 @@
 /* Device memory: host-visible memory is a memfd we map and import as a host pointer, so the
- * guest maps the very same pages (no copies, coherent both ways; pitfalls.md #11-#13). */
+ * guest maps the very same pages (no copies, coherent both ways). */
 #include <stdlib.h>
 
 #include "render/pv_render_forward.h"

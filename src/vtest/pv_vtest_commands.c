@@ -1,4 +1,4 @@
-/* The vtest commands, one handler each (vtest.md §5). */
+/* The vtest commands, one handler each. */
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -8,7 +8,7 @@
 #include "util/pv_watchdog.h"
 #include "vtest/pv_vtest_conn.h"
 
-/* Mesa 25 offers protocol 3 and needs at least that; we speak exactly 3 (vtest.md §5). */
+/* Mesa 25 offers protocol 3 and needs at least that; we speak exactly 3. */
 #define PV_VTEST_PROTOCOL                 3
 #define PV_VTEST_PARAM_MAX_TIMELINE_COUNT 1
 /* SUBMIT_CMD2 batch records are 6 dwords in protocol 3, whatever the header's index
@@ -81,7 +81,7 @@ static bool get_capset(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t w
 }
 
 /* CONTEXT_INIT has no reply, so a refused one can only be logged; the connection stays,
- * answering what it can (dropping it would make the guest spin, pitfalls.md #3). */
+ * answering what it can (dropping it would make the guest spin). */
 /* The guest hung up while a command of its context blocked (a wait nothing will end). */
 static void cancel_context(void *ctx)
 {
