@@ -12,7 +12,7 @@
 #define PV_VTEST_PROTOCOL                 3
 #define PV_VTEST_PARAM_MAX_TIMELINE_COUNT 1
 /* SUBMIT_CMD2 batch records are 6 dwords in protocol 3, whatever the header's index
- * macros say (vtest.md §5). */
+ * macros say. */
 #define PV_VTEST_BATCH_WORDS         6
 #define PV_VTEST_BATCH_FLAG_RING_IDX 0x1u
 #define PV_VTEST_SYNC_WAIT_FLAG_ANY  0x1u
@@ -237,7 +237,7 @@ static bool submit_cmd2(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t 
       const uint32_t *rec = w + 1 + (size_t)b * PV_VTEST_BATCH_WORDS;
       uint32_t ring_idx = rec[0] & PV_VTEST_BATCH_FLAG_RING_IDX ? rec[5] : 0;
       /* Straight from the receive buffer. A context that turns fatal here has logged why;
-       * the connection stays, answering, or the guest would spin forever (pitfalls.md #3). */
+       * the connection stays, answering, or the guest would spin forever. */
       if (rec[2])
          pv_gpu_context_submit(conn->ctx, w + rec[1], (size_t)rec[2] * 4);
       for (uint32_t s = 0; s < rec[4]; s++)
