@@ -141,6 +141,16 @@ def death_line(output, pid):
             int(match.group(3)) if match.group(3) else None)
 
 
+def wait_probe_worker(spid, appear_s=1.0):
+    """Waits until the worker of the server's start-up probe connection (if it shows) is gone."""
+    deadline = time.monotonic() + appear_s
+    while time.monotonic() < deadline and not children(spid):
+        time.sleep(0.005)
+    deadline = time.monotonic() + EXIT_LIMIT_S
+    while time.monotonic() < deadline and any(running_child(p, spid) for p in children(spid)):
+        time.sleep(0.01)
+
+
 class Result:
     def __init__(self, name):
         self.name = name
@@ -292,6 +302,9 @@ def main():
     killed_by_us = set()
     seen_workers = set()
     server = Server(pearvisor, host_icd, ['--stats'])
+    # Server() probes the socket with a connection of its own, and the worker serving it may
+    # be forked after the probe returned: let it come and go so it cannot pass for a stream's.
+    wait_probe_worker(server.proc.pid)
     started = time.monotonic()
     try:
         for name, (hold_s, want_fatal, measure_cpu) in STREAMS.items():
