@@ -12,8 +12,9 @@
  *   caller serializes them, e.g. one transport thread per context), except
  *   pv_gpu_context_cancel; different contexts may be driven concurrently. Resource calls take the
  * renderer's lock and may overlap.
- * - The renderer runs its own threads (one per Venus ring, fence waiters). A context's fence
- *   callback runs on one of them, unless the context was created with
+ * - The renderer runs its own threads (one per Venus ring, a fence waiter per timeline). A
+ *   context's fence callback runs on one of them (so calls for different timelines may
+ *   overlap), unless the context was created with
  *   PV_GPU_CONTEXT_POLL_FENCES: then retired fences wait for pv_gpu_context_poll, which runs
  *   the callback on the calling thread, and pv_gpu_context_poll_fd becomes readable when
  *   there is something to deliver.

@@ -120,6 +120,8 @@ struct pv_render_ring {
    atomic_bool stop;
    atomic_uint wake;           /* futex word: bumped by notify, destroy, virtqueue seqno */
    atomic_uint head_published; /* futex word: bumped after each head store */
+   atomic_uint head_waiters;   /* threads in pv_render_ring_wait_head */
+   bool lazy_head_wake;        /* wake head_published only when someone waits */
    atomic_uint_least64_t virtqueue_seqno; /* vkSubmitVirtqueueSeqnoMESA */
    struct pv_render_ring *next;
 };
@@ -161,7 +163,7 @@ struct pv_gpu_context {
    bool monitor_running;
    atomic_uint monitor_wake; /* futex word to stop it */
 
-   struct pv_render_fence_waiter *fence_waiter;
+   struct pv_render_fence_waiter *fence_waiters[PV_GPU_MAX_TIMELINES]; /* by slot, lazily */
    struct pv_render_tracer *tracer; /* NULL unless PV_TRACE_DIR is set */
 
    atomic_uint_least64_t commands;
@@ -244,10 +246,15 @@ void pv_render_memory_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_queue_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_wait_init_dispatch(struct pv_venus_handlers *h);
 
-/* --- queues and vtest fences (pv_render_queue.c) --- */
+/* --- queues (pv_render_queue.c) --- */
 struct pv_render_queue *pv_render_queue_create(VkDevice device, VkQueue queue, uint32_t ring_idx);
 void pv_render_queue_destroy(struct pv_render_queue *queue);
+
+/* --- vtest fences (pv_render_fence_waiter.c) --- */
 bool pv_render_fence_submit(struct pv_gpu_context *ctx, uint32_t ring_idx, uint64_t fence_id);
+/* Waits until no fence of device is pending and frees its spare fences: before the device
+ * is destroyed. */
+void pv_render_fences_drain_device(struct pv_gpu_context *ctx, VkDevice device);
 void pv_render_fences_finish(struct pv_gpu_context *ctx);
 
 /* Device extensions of the host that we offer (pv_render_instance.c); fills out if not

@@ -130,6 +130,7 @@ static void destroy_device(struct pv_venus_dispatch *d, struct pv_cmd_vkDestroyD
    /* The guest does not destroy everything first (venus.md §5): the device takes what is
     * left of its objects with it, once the GPU is done with them. */
    ctx->vk->vkDeviceWaitIdle(args->device);
+   pv_render_fences_drain_device(ctx, args->device);
    pv_render_objects_destroy_children(ctx, (uint64_t)(uintptr_t)args->device);
    ctx->vk->vkDestroyDevice(args->device, NULL);
    pv_render_object_unbind(ctx, args->device_id);

@@ -64,13 +64,19 @@ static bool validate_layout(struct pv_cs_reader *r, const struct pv_venus_ring_l
 }
 
 /* Publishes progress after each command: the guest may read a reply as soon as the head
- * passes its command, so the release store orders the reply bytes before it. */
+ * passes its command, so the release store orders the reply bytes before it. Only
+ * vkWaitRingSeqnoMESA on the context stream sleeps on head_published, and rarely: the
+ * FUTEX_WAKE system call (about a microsecond) is made only while it does. The bump and the
+ * waiter count are sequentially consistent against the waiter's own pair (count, then read
+ * the word), so either it sees the new word or we see it counted. PV_PERF=no_lazy_wake wakes
+ * after every command. */
 static void publish_head(struct pv_render_stream *stream, size_t consumed)
 {
    struct pv_render_ring *ring = stream->ring;
    atomic_store_explicit(ring->head, ring->exec_base + (uint32_t)consumed, memory_order_release);
-   atomic_fetch_add_explicit(&ring->head_published, 1, memory_order_release);
-   pv_os_futex_wake((uint32_t *)&ring->head_published);
+   atomic_fetch_add_explicit(&ring->head_published, 1, memory_order_seq_cst);
+   if (!ring->lazy_head_wake || atomic_load_explicit(&ring->head_waiters, memory_order_seq_cst))
+      pv_os_futex_wake((uint32_t *)&ring->head_published);
 }
 
 static bool ring_should_stop(struct pv_render_ring *ring)
@@ -191,6 +197,7 @@ bool pv_render_ring_create(struct pv_render_stream *creator, uint64_t id,
    ring->monitor_period_us = l->monitor_period_us && l->monitor_period_us < PV_RING_MIN_MONITOR_US
                                    ? PV_RING_MIN_MONITOR_US
                                    : l->monitor_period_us;
+   ring->lazy_head_wake = !pv_perf_disabled(PV_PERF_NO_LAZY_WAKE);
    pv_render_stream_init(&ring->stream, ctx, ring);
    if (atomic_load(ring->head) != 0 || atomic_load(ring->status) != 0) {
       ring_free(ring);
@@ -261,15 +268,18 @@ bool pv_render_ring_wait_head(struct pv_render_ring *ring, uint32_t seqno)
    uint32_t tail = atomic_load_explicit(ring->tail, memory_order_acquire);
    if ((uint32_t)(seqno - tail) - 1u < 0x7fffffffu)
       return false;
+   atomic_fetch_add_explicit(&ring->head_waiters, 1, memory_order_seq_cst);
    for (;;) {
-      uint32_t published = atomic_load_explicit(&ring->head_published, memory_order_acquire);
+      uint32_t published = atomic_load_explicit(&ring->head_published, memory_order_seq_cst);
       uint32_t head = atomic_load_explicit(ring->head, memory_order_acquire);
       /* Head and seqno are free-running u32 counters: compare modulo 2^32. */
       if ((uint32_t)(head - seqno) <= 0x7fffffffu || ring_should_stop(ring))
-         return true;
+         break;
       wake_ring(ring);
       pv_os_futex_wait((uint32_t *)&ring->head_published, published, 1000000);
    }
+   atomic_fetch_sub_explicit(&ring->head_waiters, 1, memory_order_relaxed);
+   return true;
 }
 
 void pv_render_ring_submit_virtqueue_seqno(struct pv_render_ring *ring, uint64_t seqno)

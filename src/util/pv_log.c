@@ -41,9 +41,15 @@ static void read_env(void)
 {
    static const struct pv_flag_name debug_names[] = {
          {"protocol", PV_DEBUG_PROTOCOL}, {"vtest", PV_DEBUG_VTEST}, {"ring", PV_DEBUG_RING}};
-   static const struct pv_flag_name perf_names[] = {{"no_spin", PV_PERF_NO_SPIN}};
-   debug_flags = parse_list(getenv("PV_DEBUG"), debug_names, 3);
-   perf_flags = parse_list(getenv("PV_PERF"), perf_names, 1);
+   static const struct pv_flag_name perf_names[] = {
+         {"no_spin", PV_PERF_NO_SPIN},
+         {"no_lazy_wake", PV_PERF_NO_LAZY_WAKE},
+         {"no_fence_pool", PV_PERF_NO_FENCE_POOL},
+         {"no_timeline_waiters", PV_PERF_NO_TIMELINE_WAITERS}};
+   debug_flags =
+         parse_list(getenv("PV_DEBUG"), debug_names, sizeof(debug_names) / sizeof(debug_names[0]));
+   perf_flags =
+         parse_list(getenv("PV_PERF"), perf_names, sizeof(perf_names) / sizeof(perf_names[0]));
    const char *level = getenv("PV_LOG");
    static const char *const levels[] = {"error", "warn", "info", "debug"};
    for (int i = 0; level && i < 4; i++) {
