@@ -28,9 +28,13 @@ extern const struct pv_workload pv_wl_create, pv_wl_clear, pv_wl_batch, pv_wl_dr
 /* Room for args->iterations samples; free() it. */
 uint64_t *pv_wl_samples(const struct pv_workload_args *args);
 /* Calls iteration(data) args->warmup times untimed, then args->iterations times, storing the
- * wall time of each of those in samples, and, when starts is not NULL, when each began. */
+ * wall time of each of those in samples, and, when starts is not NULL, when each began; cpu
+ * gets the CPU time of the timed ones. */
 void pv_wl_measure(const struct pv_workload_args *args, void (*iteration)(void *data), void *data,
-                   uint64_t *samples, uint64_t *starts);
+                   uint64_t *samples, uint64_t *starts, struct pv_cpu_time *cpu);
+/* wl_cpu.c: around a timed loop. */
+void pv_wl_cpu_begin(struct pv_cpu_time *cpu);
+void pv_wl_cpu_end(struct pv_cpu_time *cpu);
 /* Prints the PV_RESULT line and returns the exit status it implies. */
 int pv_wl_report(const struct pv_result *result);
 

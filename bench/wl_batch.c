@@ -71,7 +71,8 @@ static int run_batch(const struct pv_workload_args *args)
    }
 
    uint64_t *samples = pv_wl_samples(args);
-   pv_wl_measure(args, batch_once, &st, samples, NULL);
+   struct pv_cpu_time cpu;
+   pv_wl_measure(args, batch_once, &st, samples, NULL, &cpu);
 
    bool valid = true;
    const uint32_t *slots = readback.map;
@@ -89,6 +90,7 @@ static int run_batch(const struct pv_workload_args *args)
          .valid = valid,
          .checksum = pv_fnv1a64(PV_FNV1A64_INIT, readback.map, readback.size),
          .samples_ns = samples,
+         .cpu = cpu,
    };
    int status = pv_wl_report(&result);
 

@@ -35,7 +35,8 @@ static int run_clear(const struct pv_workload_args *args)
 
    uint64_t *samples = pv_wl_samples(args);
    uint64_t *starts = pv_wl_samples(args);
-   pv_wl_measure(args, clear_once, &st, samples, starts);
+   struct pv_cpu_time cpu;
+   pv_wl_measure(args, clear_once, &st, samples, starts, &cpu);
 
    /* Read back once, after the last clear, and check every pixel. */
    const size_t pixels = (size_t)CLEAR_WIDTH * CLEAR_HEIGHT;
@@ -53,6 +54,7 @@ static int run_clear(const struct pv_workload_args *args)
          .valid = pv_check_fill_u32("clear to red", readback.map, pv_color_bgra8(red), pixels),
          .checksum = pv_fnv1a64(PV_FNV1A64_INIT, readback.map, pixels * 4),
          .samples_ns = samples,
+         .cpu = cpu,
          .start_ns = starts,
    };
    int status = pv_wl_report(&result);

@@ -38,7 +38,8 @@ static int run_compute(const struct pv_workload_args *args)
 
    uint64_t *samples = pv_wl_samples(args);
    uint64_t *starts = pv_wl_samples(args);
-   pv_wl_measure(args, saxpy_once, &st, samples, starts);
+   struct pv_cpu_time cpu;
+   pv_wl_measure(args, saxpy_once, &st, samples, starts, &cpu);
 
    uint64_t checksum = PV_FNV1A64_INIT;
    bool valid = pv_saxpy_check(&app, &saxpy, &app.compute, (uint32_t)rounds, &checksum);
@@ -51,6 +52,7 @@ static int run_compute(const struct pv_workload_args *args)
          .valid = valid,
          .checksum = checksum,
          .samples_ns = samples,
+         .cpu = cpu,
          .start_ns = starts,
    };
    int status = pv_wl_report(&result);

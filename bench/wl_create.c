@@ -28,7 +28,8 @@ static int run_create(const struct pv_workload_args *args)
    VkInstance keep_driver_loaded = pv_vkapp_create_instance("pv-workload create (anchor)");
    struct create_state st = {0};
    uint64_t *samples = pv_wl_samples(args);
-   pv_wl_measure(args, create_once, &st, samples, NULL);
+   struct pv_cpu_time cpu;
+   pv_wl_measure(args, create_once, &st, samples, NULL, &cpu);
    vkDestroyInstance(keep_driver_loaded, NULL);
 
    /* Any failure has already exited 2; what is left to check is that every device was made. */
@@ -41,6 +42,7 @@ static int run_create(const struct pv_workload_args *args)
          .valid = st.created == args->warmup + args->iterations,
          .checksum = pv_fnv1a64(PV_FNV1A64_INIT, &st.created, sizeof(st.created)),
          .samples_ns = samples,
+         .cpu = cpu,
    };
    int status = pv_wl_report(&result);
    free(samples);

@@ -174,7 +174,8 @@ static int run_draw(const struct pv_workload_args *args)
 
    uint64_t *samples = pv_wl_samples(args);
    uint64_t *starts = pv_wl_samples(args);
-   pv_wl_measure(args, draw_once, &st, samples, starts);
+   struct pv_cpu_time cpu;
+   pv_wl_measure(args, draw_once, &st, samples, starts, &cpu);
 
    const size_t pixels = (size_t)DRAW_WIDTH * DRAW_HEIGHT;
    struct pv_buffer readback;
@@ -192,6 +193,7 @@ static int run_draw(const struct pv_workload_args *args)
          .valid = pv_check_equal_u32("draw pixels", readback.map, expected, pixels),
          .checksum = pv_fnv1a64(PV_FNV1A64_INIT, readback.map, pixels * 4),
          .samples_ns = samples,
+         .cpu = cpu,
          .start_ns = starts,
    };
    int status = pv_wl_report(&result);

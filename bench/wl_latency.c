@@ -37,7 +37,8 @@ static int run_latency(const struct pv_workload_args *args)
 
    uint64_t *samples = pv_wl_samples(args);
    uint64_t *starts = pv_wl_samples(args);
-   pv_wl_measure(args, submit_and_wait, &st, samples, starts);
+   struct pv_cpu_time cpu;
+   pv_wl_measure(args, submit_and_wait, &st, samples, starts, &cpu);
 
    /* A wait that failed or timed out has exited 2; every submit must have completed. */
    const struct pv_result result = {
@@ -49,6 +50,7 @@ static int run_latency(const struct pv_workload_args *args)
          .valid = st.completed == args->warmup + args->iterations,
          .checksum = pv_fnv1a64(PV_FNV1A64_INIT, &st.completed, sizeof(st.completed)),
          .samples_ns = samples,
+         .cpu = cpu,
          .start_ns = starts,
          .submit_ns = st.submit_ns,
    };

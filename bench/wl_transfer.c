@@ -49,7 +49,7 @@ static void record_copy(VkCommandBuffer cmd, const struct pv_buffer *from,
 
 static int report(const char *workload, const struct transfer_state *st,
                   const struct pv_workload_args *args, bool valid, uint64_t checksum,
-                  const uint64_t *samples)
+                  const uint64_t *samples, const struct pv_cpu_time *cpu)
 {
    const struct pv_result result = {
          .workload = workload,
@@ -61,6 +61,7 @@ static int report(const char *workload, const struct transfer_state *st,
          .valid = valid,
          .checksum = checksum,
          .samples_ns = samples,
+         .cpu = *cpu,
    };
    return pv_wl_report(&result);
 }
@@ -89,14 +90,15 @@ static int run_transfer(const struct pv_workload_args *args)
    /* All uploads, then all downloads: each phase is timed on its own, and the device buffer
     * holds the same bytes after any upload. */
    uint64_t *up_samples = pv_wl_samples(args), *down_samples = pv_wl_samples(args);
-   pv_wl_measure(args, upload_once, &st, up_samples, NULL);
-   pv_wl_measure(args, download_once, &st, down_samples, NULL);
+   struct pv_cpu_time up_cpu, down_cpu;
+   pv_wl_measure(args, upload_once, &st, up_samples, NULL, &up_cpu);
+   pv_wl_measure(args, download_once, &st, down_samples, NULL, &down_cpu);
 
    /* The round trip is checked as a whole: an upload error shows in what comes back down. */
    bool valid = pv_check_equal_u32("transfer bytes", st.dest, st.source, st.size / 4);
    uint64_t checksum = pv_fnv1a64(PV_FNV1A64_INIT, st.dest, st.size);
-   int up_status = report("transfer_up", &st, args, valid, checksum, up_samples);
-   int down_status = report("transfer_down", &st, args, valid, checksum, down_samples);
+   int up_status = report("transfer_up", &st, args, valid, checksum, up_samples, &up_cpu);
+   int down_status = report("transfer_down", &st, args, valid, checksum, down_samples, &down_cpu);
 
    free(down_samples);
    free(up_samples);

@@ -119,6 +119,8 @@ static void test_parse_good(void **state)
    assert_int_equal(r.samples_ns[2], 13000);
    assert_null(r.start_ns);
    assert_null(r.submit_ns);
+   assert_true(isnan(r.cpu_ns));
+   assert_true(isnan(r.server_cpu_ns));
    pv_bench_result_finish(&r);
    pv_bench_result_finish(&r); /* idempotent */
 }
@@ -130,6 +132,7 @@ static void test_parse_variants(void **state)
    /* Any key order, whitespace, escapes, the optional timestamps, unknown keys of any
     * shape, valid:false (the caller fails the run on it, the parser does not). */
    const char *line = " { \"samples_ns\" : [ 5 , 6 ] , \"start_ns\":[1,2],\"submit_ns\":[0,0],"
+                      "\"cpu_ns\":7000,\"server_cpu_ns\":123456789012,"
                       "\"future\":{\"a\":[1.5,-2e3,null,\"x\"],\"b\":{}},"
                       "\"workload\":\"transfer_up\",\"device\":\"GPU \\\"X\\\" \\\\ \\u00e9\\n\","
                       "\"iterations\":2,\"items_per_iteration\":4194304,\"item_unit\":\"bytes\","
@@ -142,6 +145,8 @@ static void test_parse_variants(void **state)
    assert_non_null(r.start_ns);
    assert_int_equal(r.start_ns[1], 2);
    assert_non_null(r.submit_ns);
+   assert_true(r.cpu_ns == 7000);
+   assert_true(r.server_cpu_ns == 123456789012.0);
    pv_bench_result_finish(&r);
 }
 

@@ -33,6 +33,9 @@ struct pv_bench_result {
    uint64_t *samples_ns;
    uint64_t *start_ns;  /* NULL if not reported */
    uint64_t *submit_ns; /* NULL if not reported */
+   /* CPU time of all timed iterations together, NAN if not reported: the workload process,
+    * and the server's process tree (virtualized runs). */
+   double cpu_ns, server_cpu_ns;
 };
 
 /* Parses one line (after "PV_RESULT "); false with a message in error on malformed input. */
@@ -69,6 +72,10 @@ struct pv_bench_phase {
    size_t sample_count[PV_BENCH_PATHS];
    double rep_median[PV_BENCH_PATHS][PV_BENCH_MAX_REPETITIONS]; /* per repetition, ns */
    size_t reps[PV_BENCH_PATHS];
+   /* CPU per iteration of each repetition that reported it, ns: guest process, server. */
+   double guest_cpu[PV_BENCH_PATHS][PV_BENCH_MAX_REPETITIONS];
+   double server_cpu[PV_BENCH_PATHS][PV_BENCH_MAX_REPETITIONS];
+   size_t guest_cpu_reps[PV_BENCH_PATHS], server_cpu_reps[PV_BENCH_PATHS];
    bool failed;
    char failure[256];
    /* Filled by the statistics step. */
@@ -76,6 +83,7 @@ struct pv_bench_phase {
    double median_of_reps[PV_BENCH_PATHS]; /* median of rep_median, ns; NAN without reps */
    double throughput[PV_BENCH_PATHS];     /* items/s, or bytes/s when bytes_per_iteration */
    double efficiency, efficiency_low, efficiency_high;
+   double guest_cpu_median[PV_BENCH_PATHS], server_cpu_median[PV_BENCH_PATHS]; /* NAN: none */
 };
 
 /* The attribution of one virtualized workload's time (--explain), medians in ns. */

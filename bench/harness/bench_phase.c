@@ -93,6 +93,18 @@ void pv_bench_record(struct pv_bench_run *run, enum pv_bench_path path,
    pv_bench_summarize(copy, r->iterations, &s);
    ph->rep_median[path][ph->reps[path]++] = s.median;
    free(copy);
+   if (!isnan(r->cpu_ns))
+      ph->guest_cpu[path][ph->guest_cpu_reps[path]++] = r->cpu_ns / r->iterations;
+   if (!isnan(r->server_cpu_ns))
+      ph->server_cpu[path][ph->server_cpu_reps[path]++] = r->server_cpu_ns / r->iterations;
+}
+
+/* The median of per-repetition values, left in their order; NAN when there are none. */
+static double rep_median_of(const double *values, size_t n)
+{
+   double copy[PV_BENCH_MAX_REPETITIONS];
+   memcpy(copy, values, n * sizeof(double));
+   return pv_bench_median(copy, n);
 }
 
 void pv_bench_compute(struct pv_bench_run *run)
@@ -102,13 +114,13 @@ void pv_bench_compute(struct pv_bench_run *run)
       for (int p = 0; p < PV_BENCH_PATHS; p++) {
          pv_bench_summarize(ph->samples[p], ph->sample_count[p], &ph->summary[p]);
          /* Throughput from the median repetition, the unit the efficiency's CI resamples. */
-         double medians[PV_BENCH_MAX_REPETITIONS];
-         memcpy(medians, ph->rep_median[p], sizeof(medians));
-         ph->median_of_reps[p] = pv_bench_median(medians, ph->reps[p]);
+         ph->median_of_reps[p] = rep_median_of(ph->rep_median[p], ph->reps[p]);
          double per_second = ph->median_of_reps[p] > 0 ? 1e9 / ph->median_of_reps[p] : 0;
          ph->throughput[p] =
                per_second * (double)(ph->bytes_per_iteration ? ph->bytes_per_iteration
                                                              : ph->items_per_iteration);
+         ph->guest_cpu_median[p] = rep_median_of(ph->guest_cpu[p], ph->guest_cpu_reps[p]);
+         ph->server_cpu_median[p] = rep_median_of(ph->server_cpu[p], ph->server_cpu_reps[p]);
       }
       if (!ph->failed && (!ph->reps[PV_BENCH_NATIVE] || !ph->reps[PV_BENCH_VIRTUAL]))
          fail_phase(ph, ph->reps[PV_BENCH_NATIVE] ? "no virtualized result" : "no native result");

@@ -1,5 +1,6 @@
 /* Parsing a workload's PV_RESULT line: one JSON object (bench/WORKLOAD-PROTOCOL.md), read
  * strictly, since a half-understood result would be a wrong number in the report. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,20 +254,34 @@ enum field {
    F_SAMPLES,
    F_START,
    F_SUBMIT,
+   F_CPU,
+   F_SERVER_CPU,
    F_COUNT,
 };
 
 static const char *const field_names[F_COUNT] = {
-      "workload",   "device",
-      "iterations", "items_per_iteration",
-      "item_unit",  "bytes_per_iteration",
-      "valid",      "checksum",
-      "samples_ns", "start_ns",
-      "submit_ns",
+      "workload",      "device",
+      "iterations",    "items_per_iteration",
+      "item_unit",     "bytes_per_iteration",
+      "valid",         "checksum",
+      "samples_ns",    "start_ns",
+      "submit_ns",     "cpu_ns",
+      "server_cpu_ns",
 };
 
-/* Optional fields: the guest timestamps only --explain's traced runs need. */
-#define PV_RESULT_OPTIONAL ((1u << F_START) | (1u << F_SUBMIT))
+/* Optional fields: the guest timestamps only --explain's traced runs need, and CPU times
+ * (none from older workloads; no server's natively). */
+#define PV_RESULT_OPTIONAL                                                                         \
+   ((1u << F_START) | (1u << F_SUBMIT) | (1u << F_CPU) | (1u << F_SERVER_CPU))
+
+static bool read_u64_as_double(struct reader *rd, double *out)
+{
+   uint64_t v;
+   if (!read_u64(rd, &v))
+      return false;
+   *out = (double)v;
+   return true;
+}
 
 static bool read_field(struct reader *rd, enum field f, struct pv_bench_result *r,
                        uint64_t *iterations, size_t counts[F_COUNT])
@@ -294,6 +309,10 @@ static bool read_field(struct reader *rd, enum field f, struct pv_bench_result *
       return read_u64_array(rd, &r->start_ns, &counts[f]);
    case F_SUBMIT:
       return read_u64_array(rd, &r->submit_ns, &counts[f]);
+   case F_CPU:
+      return read_u64_as_double(rd, &r->cpu_ns);
+   case F_SERVER_CPU:
+      return read_u64_as_double(rd, &r->server_cpu_ns);
    case F_COUNT:
       break;
    }
@@ -362,6 +381,7 @@ bool pv_bench_result_parse(const char *json, struct pv_bench_result *r, char *er
                            size_t error_size)
 {
    memset(r, 0, sizeof(*r));
+   r->cpu_ns = r->server_cpu_ns = NAN;
    struct reader rd = {.start = json, .p = json, .error = error, .error_size = error_size};
    if (read_object(&rd, r))
       return true;

@@ -19,6 +19,10 @@ static void exec_workload(const struct pv_bench_options *o, const struct pv_laun
    close(out_fd);
    if (server) {
       pv_launch_guest_env(server, o->venus_icd);
+      /* The workload reads the host side's CPU time from this process tree. */
+      char pid[16];
+      snprintf(pid, sizeof(pid), "%d", (int)server->pid);
+      setenv("PV_BENCH_SERVER_PID", pid, 1);
    } else {
       setenv("VK_DRIVER_FILES", o->native_icd, 1);
       setenv("VK_ICD_FILENAMES", o->native_icd, 1);

@@ -268,6 +268,14 @@ uint64_t pv_time_ns(void);
 
 /* --- the benchmark result line (vkapp_result.c), see bench/WORKLOAD-PROTOCOL.md --- */
 
+/* CPU time of a workload's timed iterations (all of them together). */
+struct pv_cpu_time {
+   bool known;         /* measured at all */
+   uint64_t guest_ns;  /* this process: the application and its Vulkan driver */
+   bool server_known;  /* a server's process tree was named (PV_BENCH_SERVER_PID) */
+   uint64_t server_ns; /* that tree */
+};
+
 struct pv_result {
    const char *workload;
    const char *device;
@@ -283,6 +291,7 @@ struct pv_result {
     * call took in the guest driver. */
    const uint64_t *start_ns;
    const uint64_t *submit_ns;
+   struct pv_cpu_time cpu;
 };
 
 /* Prints one `PV_RESULT {json}` line on stdout. */

@@ -47,6 +47,11 @@ void pv_result_print(const struct pv_result *r)
       printf("],\"submit_ns\":[");
       print_array(r->submit_ns, r->iterations);
    }
-   printf("]}\n");
+   printf("]");
+   if (r->cpu.known)
+      printf(",\"cpu_ns\":%" PRIu64, r->cpu.guest_ns);
+   if (r->cpu.server_known)
+      printf(",\"server_cpu_ns\":%" PRIu64, r->cpu.server_ns);
+   printf("}\n");
    fflush(stdout);
 }

@@ -42,6 +42,13 @@ def main():
                     path['p99_ns'] <= path['max_ns'] and path['throughput'] > 0 and
                     len(path['repetition_medians_ns']) == 2):
                 problems.append('%s statistics inconsistent: %r' % (name, path))
+        # CPU accounting: both paths report the guest's, only the virtualized path a server's.
+        if not (n['cpu_per_iteration_ns'] or 0) > 0 or not (v['cpu_per_iteration_ns'] or 0) > 0:
+            problems.append('%s reports no guest CPU time' % name)
+        if n['server_cpu_per_iteration_ns'] is not None or \
+                not (v['server_cpu_per_iteration_ns'] or 0) > 0:
+            problems.append('%s server CPU: native %r, virtualized %r' % (
+                name, n['server_cpu_per_iteration_ns'], v['server_cpu_per_iteration_ns']))
         lo, hi = w['efficiency_ci95']
         if not (w['efficiency'] > 0 and lo <= w['efficiency'] <= hi):
             problems.append('%s efficiency %r outside its CI %r' % (name, w['efficiency'],
