@@ -187,3 +187,60 @@ void pv_launch_guest_env(const struct pv_launch *server, const char *venus_icd)
    setenv("VK_DRIVER_FILES", icd, 1);
    setenv("VK_ICD_FILENAMES", icd, 1);
 }
+
+static bool has_guest_layer(const char *dir)
+{
+   char path[PATH_MAX];
+   int n = snprintf(path, sizeof(path), "%s/%s", dir, PV_GUEST_LAYER_MANIFEST);
+   return n > 0 && (size_t)n < sizeof(path) && access(path, R_OK) == 0;
+}
+
+bool pv_launch_find_guest_layer(char *dir, size_t size)
+{
+   static const char *const beside[] = {"guest", "../share"}; /* build tree, installed */
+   char self[PATH_MAX];
+   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+   if (n <= 0)
+      return false;
+   self[n] = 0;
+   char *slash = strrchr(self, '/');
+   if (!slash)
+      return false;
+   *slash = 0;
+   for (size_t i = 0; i < sizeof(beside) / sizeof(beside[0]); i++) {
+      char candidate[PATH_MAX], resolved[PATH_MAX];
+      int len = snprintf(candidate, sizeof(candidate), "%s/%s", self, beside[i]);
+      if (len <= 0 || (size_t)len >= sizeof(candidate) || !has_guest_layer(candidate) ||
+          !realpath(candidate, resolved) || strlen(resolved) >= size)
+         continue;
+      memcpy(dir, resolved, strlen(resolved) + 1);
+      return true;
+   }
+   return false;
+}
+
+void pv_launch_guest_layer_env(bool enable, const char *dir)
+{
+   if (!enable) {
+      unsetenv("PEARVISOR_FAST_WAIT");
+      setenv("PEARVISOR_NO_FAST_WAIT", "1", 1);
+      return;
+   }
+   /* A PEARVISOR_NO_FAST_WAIT=1 of the user's is left alone: the loader lets it win. */
+   setenv("PEARVISOR_FAST_WAIT", "1", 1);
+   if (!dir)
+      return;
+   /* Unset or empty, XDG_DATA_DIRS means /usr/local/share:/usr/share (the XDG base directory
+    * rule, which the loader follows): kept after ours, so that the system's layers (the
+    * validation layer among them) are still found. */
+   const char *old = getenv("XDG_DATA_DIRS");
+   if (!old || !*old)
+      old = "/usr/local/share:/usr/share";
+   size_t size = strlen(dir) + 1 + strlen(old) + 1;
+   char *list = malloc(size);
+   if (!list)
+      return;
+   snprintf(list, size, "%s:%s", dir, old);
+   setenv("XDG_DATA_DIRS", list, 1);
+   free(list);
+}
