@@ -66,6 +66,17 @@ void pv_gpu_destroy(struct pv_gpu *gpu)
    free(gpu);
 }
 
+bool pv_gpu_prepare(struct pv_gpu *gpu)
+{
+   pthread_mutex_lock(&fake_gpu.lock);
+   fake_gpu.gpus_prepared++;
+   bool block = fake_gpu.block_prepare;
+   pthread_mutex_unlock(&fake_gpu.lock);
+   while (block)
+      pause();
+   return true;
+}
+
 bool pv_gpu_get_capset(struct pv_gpu *gpu, uint32_t id, uint32_t version, void *data, size_t *size)
 {
    if (id != PV_GPU_CAPSET_VENUS || version != PV_GPU_CAPSET_VENUS_VERSION)

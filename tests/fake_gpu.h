@@ -20,8 +20,9 @@ struct fake_gpu_state {
    /* switches set by a test */
    bool fatal_submits; /* submits make the context fatal and report false */
    bool fail_blobs;    /* pv_gpu_resource_create_blob fails */
+   bool block_prepare; /* pv_gpu_prepare never returns (a driver stuck loading) */
    /* records */
-   int gpus_created, gpus_destroyed;
+   int gpus_created, gpus_destroyed, gpus_prepared;
    int contexts_created, contexts_released, contexts_destroyed;
    uint32_t capset_id;
    char debug_name[64];

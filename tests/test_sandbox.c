@@ -31,8 +31,40 @@ static void *thread_main(void *arg)
    return arg;
 }
 
-/* Runs body in a sandboxed child with stderr captured. */
-static struct child_result run_child(enum pv_sandbox_mode mode, int (*body)(void))
+/* A thread the process had before the filter (as a host driver loaded first has): it waits
+ * for the go-ahead, then tries a network socket. */
+static int early_thread_pipe[2];
+
+static void *early_thread_main(void *arg)
+{
+   char go;
+   if (read(early_thread_pipe[0], &go, 1) != 1)
+      return NULL;
+   int fd = socket(AF_INET, SOCK_STREAM, 0);
+   return (void *)(intptr_t)(fd >= 0);
+}
+
+static pthread_t early_thread;
+
+static void start_early_thread(void)
+{
+   if (pipe(early_thread_pipe) != 0 ||
+       pthread_create(&early_thread, NULL, early_thread_main, NULL) != 0)
+      _exit(101);
+}
+
+static int early_thread_opens_a_socket(void)
+{
+   void *opened = NULL;
+   if (write(early_thread_pipe[1], "g", 1) != 1 || pthread_join(early_thread, &opened) != 0)
+      return 1;
+   return opened ? 7 : 0;
+}
+
+/* Runs body in a sandboxed child with stderr captured; before_filter runs in the child
+ * first, unconfined. */
+static struct child_result run_child_after(enum pv_sandbox_mode mode, void (*before_filter)(void),
+                                           int (*body)(void))
 {
    int pipe_fds[2];
    assert_int_equal(pipe(pipe_fds), 0);
@@ -41,6 +73,8 @@ static struct child_result run_child(enum pv_sandbox_mode mode, int (*body)(void
    if (pid == 0) {
       dup2(pipe_fds[1], STDERR_FILENO);
       close(pipe_fds[0]);
+      if (before_filter)
+         before_filter();
       if (!pv_sandbox_enter(mode, "test guest"))
          _exit(100);
       _exit(body());
@@ -54,6 +88,11 @@ static struct child_result run_child(enum pv_sandbox_mode mode, int (*body)(void
    close(pipe_fds[0]);
    assert_int_equal(waitpid(pid, &r.status, 0), pid);
    return r;
+}
+
+static struct child_result run_child(enum pv_sandbox_mode mode, int (*body)(void))
+{
+   return run_child_after(mode, NULL, body);
 }
 
 /* Files, memory (also executable, as a JIT needs), threads, sockets the worker already has. */
@@ -121,6 +160,15 @@ static void test_refused_calls_end_the_worker(void **state)
    assert_refused(run_child(PV_SANDBOX_ENFORCE, signals_another_process), SYS_tgkill);
 }
 
+/* A ready worker loads the host driver, whose threads then exist, before it confines itself:
+ * those threads are confined as well. */
+static void test_threads_from_before_are_confined(void **state)
+{
+   assert_refused(
+         run_child_after(PV_SANDBOX_ENFORCE, start_early_thread, early_thread_opens_a_socket),
+         SYS_socket);
+}
+
 static void test_learn_mode_logs_and_continues(void **state)
 {
    struct child_result r = run_child(PV_SANDBOX_LEARN, opens_a_network_socket);
@@ -141,6 +189,7 @@ int main(void)
    const struct CMUnitTest tests[] = {
          cmocka_unit_test(test_allowed_calls_work),
          cmocka_unit_test(test_refused_calls_end_the_worker),
+         cmocka_unit_test(test_threads_from_before_are_confined),
          cmocka_unit_test(test_learn_mode_logs_and_continues),
          cmocka_unit_test(test_off_installs_nothing),
    };

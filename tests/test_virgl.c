@@ -1,6 +1,6 @@
 /* Unit tests of libvirglrenderer.so.1 (src/virgl): the virglrenderer C ABI driven in QEMU 10's
- * order of calls, against the real renderer on lavapipe. No guest: a context creates no
- * Vulkan instance until a Venus stream asks for one. */
+ * order of calls, against the real renderer on lavapipe, and its pool of ready workers. No
+ * guest: a worker prepares a host instance, and no Venus stream asks for one. */
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -451,15 +451,15 @@ static void test_fences(void **state)
 
 /* --- 4. Isolation: a worker process per context --- */
 
-/* The worker serving ctx_id: a child of ours whose argv names the context. */
-static pid_t worker_of(uint32_t ctx_id)
+/* Children of ours whose process name starts with prefix, into out[0..max); returns how
+ * many there are. */
+static int children_named(const char *prefix, pid_t *out, int max)
 {
-   char want[32], path[300], cmdline[256];
-   snprintf(want, sizeof(want), "ctx %u ", ctx_id);
+   char path[300], comm[64];
    DIR *proc = opendir("/proc");
    assert_non_null(proc);
-   pid_t found = -1;
-   for (struct dirent *e; found < 0 && (e = readdir(proc));) {
+   int found = 0;
+   for (struct dirent *e; (e = readdir(proc));) {
       int pid = atoi(e->d_name), ppid = 0;
       snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
       FILE *f = pid > 0 ? fopen(path, "r") : NULL;
@@ -467,18 +467,42 @@ static pid_t worker_of(uint32_t ctx_id)
          continue;
       bool child = fscanf(f, "%*d (%*[^)]) %*c %d", &ppid) == 1 && ppid == getpid();
       fclose(f);
-      snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+      snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
       f = child ? fopen(path, "r") : NULL;
-      size_t n = f ? fread(cmdline, 1, sizeof(cmdline) - 1, f) : 0;
+      size_t n = f ? fread(comm, 1, sizeof(comm) - 1, f) : 0;
       if (f)
          fclose(f);
-      cmdline[n] = '\0';
-      const char *arg = memchr(cmdline, '\0', n); /* argv[1] follows argv[0] */
-      if (arg && arg + 1 < cmdline + n && strncmp(arg + 1, want, strlen(want)) == 0)
-         found = pid;
+      comm[n] = '\0';
+      if (child && strncmp(comm, prefix, strlen(prefix)) == 0) {
+         if (found < max)
+            out[found] = pid;
+         found++;
+      }
    }
    closedir(proc);
    return found;
+}
+
+/* A child of ours whose process name names ctx_id: its worker, once that has read which
+ * context it serves (after getting ready). */
+static pid_t find_worker(uint32_t ctx_id)
+{
+   char want[32];
+   snprintf(want, sizeof(want), "ctx %u ", ctx_id);
+   pid_t pid = -1;
+   return children_named(want, &pid, 1) ? pid : -1;
+}
+
+/* The worker serving ctx_id, waited for up to 10 s. */
+static pid_t worker_of(uint32_t ctx_id)
+{
+   pid_t pid = -1;
+   for (int i = 0; i < 1000 && pid < 0; i++) {
+      if (i)
+         usleep(10000);
+      pid = find_worker(ctx_id);
+   }
+   return pid;
 }
 
 /* Polls until write_fence has reported fence (the worker has run everything before it). */
@@ -691,14 +715,123 @@ static void test_2d(void **state)
    assert_int_not_equal(virgl_renderer_resource_get_info(11, &ext.base), 0);
 }
 
+/* --- 6. Ready workers (PEARVISOR_VIRGL_READY) --- */
+
+/* A worker waiting for a context has the executable's name (15 bytes of it). */
+static const char idle_name[] = "pearvisor-virgl";
+
+/* The one idle worker other than not_pid, once there is exactly one (polling as a VMM does,
+ * which reaps and replaces), waited for up to 10 s. */
+static pid_t wait_idle_worker(pid_t not_pid)
+{
+   for (int i = 0; i < 1000; i++) {
+      pid_t pids[4];
+      if (children_named(idle_name, pids, 4) == 1 && pids[0] != not_pid)
+         return pids[0];
+      virgl_renderer_poll();
+      usleep(10000);
+   }
+   fail_msg("no idle worker");
+   return -1;
+}
+
+/* Waits until the idle worker pid is ready: it confines itself (the tests run it with its
+ * sandbox on) just before it sends its ready byte, which the next poll takes. */
+static void wait_ready(pid_t pid)
+{
+   char path[64], line[128];
+   snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+   for (int i = 0; i < 1000; i++) {
+      FILE *f = fopen(path, "r");
+      bool confined = false;
+      while (f && fgets(line, sizeof(line), f))
+         confined |= strcmp(line, "Seccomp:\t2\n") == 0;
+      if (f)
+         fclose(f);
+      if (confined) {
+         usleep(50000);
+         virgl_renderer_poll();
+         return;
+      }
+      usleep(10000);
+   }
+   fail_msg("worker %d did not get ready", (int)pid);
+}
+
+/* The context's worker runs what it is sent. */
+static void check_served(uint32_t ctx_id, uint32_t fence)
+{
+   assert_int_equal(virgl_renderer_submit_cmd(NULL, (int)ctx_id, 0), 0);
+   assert_int_equal(virgl_renderer_create_fence((int)fence, ctx_id), 0);
+   wait_global_fence(fence);
+}
+
+static void test_ready_workers(void **state)
+{
+   /* init started one (a pool of one by default); a context created once it is ready gets
+    * it, and the pool is topped up at once. */
+   pid_t ready = wait_idle_worker(-1);
+   wait_ready(ready);
+   assert_int_equal(create_context(1), 0);
+   assert_int_equal(worker_of(1), ready);
+   check_served(1, 60);
+   pid_t refill = wait_idle_worker(ready);
+   wait_ready(refill);
+
+   /* A ready worker that dies while it waits is reaped and replaced, and the replacement
+    * serves the next context. */
+   assert_int_equal(kill(refill, SIGKILL), 0);
+   pid_t replacement = wait_idle_worker(refill);
+   assert_int_equal(kill(refill, 0), -1);
+   wait_ready(replacement);
+   assert_int_equal(create_context(2), 0);
+   assert_int_equal(worker_of(2), replacement);
+   check_served(2, 61);
+
+   /* cleanup kills and reaps the idle one. */
+   pid_t idle = wait_idle_worker(replacement);
+   virgl_renderer_cleanup(&cookie);
+   assert_int_equal(kill(idle, 0), -1);
+   assert_int_equal(children_named(idle_name, NULL, 0), 0);
+}
+
+static int setup_without_pool(void **state)
+{
+   setenv("PEARVISOR_VIRGL_READY", "0", 1);
+   return setup(state);
+}
+
+static int teardown_without_pool(void **state)
+{
+   unsetenv("PEARVISOR_VIRGL_READY");
+   return teardown(state);
+}
+
+/* PEARVISOR_VIRGL_READY=0: no worker until a context comes, one started for each. */
+static void test_without_ready_workers(void **state)
+{
+   usleep(100000);
+   virgl_renderer_poll();
+   assert_int_equal(children_named(idle_name, NULL, 0), 0);
+   assert_int_equal(create_context(1), 0);
+   check_served(1, 70);
+   assert_true(worker_of(1) > 0);
+   assert_int_equal(children_named(idle_name, NULL, 0), 0);
+}
+
 int main(void)
 {
+   /* wait_ready reads the workers' confinement: their sandbox stays on here. */
+   unsetenv("PV_SANDBOX");
    const struct CMUnitTest tests[] = {
          cmocka_unit_test_setup_teardown(test_happy_path, setup, teardown),
          cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
          cmocka_unit_test_setup_teardown(test_fences, setup, teardown),
          cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
          cmocka_unit_test_setup_teardown(test_2d, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_ready_workers, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_without_ready_workers, setup_without_pool,
+                                         teardown_without_pool),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

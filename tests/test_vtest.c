@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -23,6 +24,7 @@
 #include <cmocka.h>
 
 #include "fake_gpu.h"
+#include "util/pv_log.h"
 #include "vtest_client.h"
 #include "vtest/pv_vtest.h"
 #include "vtest/pv_vtest_conn.h"
@@ -815,6 +817,152 @@ static void test_no_fork_server(void **state)
    rmdir(l.dir);
 }
 
+/* A server keeping `ready` ready workers, its info lines in log_path. */
+static pid_t serve_ready_in_child(const char *path, unsigned ready, const char *log_path)
+{
+   pid_t pid = fork();
+   assert_true(pid >= 0);
+   if (pid == 0) {
+      int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (log < 0 || dup2(log, STDERR_FILENO) < 0)
+         _exit(99);
+      pv_log_set_level(PV_LOG_INFO);
+      const struct pv_vtest_options options = {.socket_path = path, .ready = ready};
+      _exit(pv_vtest_serve(&options));
+   }
+   return pid;
+}
+
+/* The pids of the log's lines with prefix PID suffix, in order, into out[0..max); returns
+ * how many there are. */
+static int log_pids(const char *log_path, const char *prefix, const char *suffix, pid_t *out,
+                    int max)
+{
+   static char text[1 << 16];
+   FILE *f = fopen(log_path, "r");
+   size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+   if (f)
+      fclose(f);
+   text[n] = '\0';
+   int found = 0;
+   for (const char *p = text; (p = strstr(p, prefix)); p++) {
+      char *end;
+      long pid = strtol(p + strlen(prefix), &end, 10);
+      if (end == p + strlen(prefix) || strncmp(end, suffix, strlen(suffix)) != 0)
+         continue;
+      if (found < max)
+         out[found] = (pid_t)pid;
+      found++;
+   }
+   return found;
+}
+
+/* Waits until the log has at least count such lines. */
+static void wait_log(const char *log_path, const char *prefix, const char *suffix, int count)
+{
+   for (int tries = 0; tries < TEST_WAIT_MS / 10; tries++) {
+      if (log_pids(log_path, prefix, suffix, NULL, 0) >= count)
+         return;
+      usleep(10000);
+   }
+   fail_msg("%s has fewer than %d lines \"%sPID%s\"", log_path, count, prefix, suffix);
+}
+
+static const char ready_line[] = "ready worker ", ready_suffix[] = " is ready";
+static const char handed_line[] = "client served by ready worker ";
+
+/* The ready workers the server has not handed a client, but dead, into idle[0..max);
+ * returns how many. */
+static int idle_workers(const char *log_path, pid_t dead, pid_t *idle, int max)
+{
+   pid_t ready[32], handed[32];
+   int r = log_pids(log_path, ready_line, ready_suffix, ready, 32);
+   int h = log_pids(log_path, handed_line, "", handed, 32);
+   int n = 0;
+   for (int i = 0; i < r && i < 32; i++) {
+      bool taken = ready[i] == dead;
+      for (int j = 0; j < h && j < 32; j++)
+         taken |= handed[j] == ready[i];
+      if (!taken && n < max)
+         idle[n++] = ready[i];
+   }
+   return n;
+}
+
+/* --ready: every client, more of them in a row than the pool holds, is served by a worker that
+ * was ready before it came; one that dies while it waits is replaced; SIGTERM ends the idle
+ * ones and reaps them. */
+static void test_ready_workers(void **state)
+{
+   struct listening l;
+   listen_path(&l);
+   char log[96];
+   snprintf(log, sizeof(log), "%s/log", l.dir);
+   /* Orphans become ours: an idle worker the server left unreaped would linger as our zombie
+    * instead of vanishing with it. */
+   assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+   pid_t server = serve_ready_in_child(l.path, 2, log);
+   wait_log(log, ready_line, ready_suffix, 2);
+   for (int i = 0; i < 3; i++) {
+      int fd = connect_to(l.path);
+      handshake(fd);
+      assert_alive(fd);
+      close(fd);
+      wait_log(log, handed_line, "", i + 1);
+      /* The pool refills while a client is served. */
+      wait_log(log, ready_line, ready_suffix, 2 + i + 1);
+   }
+
+   pid_t victim;
+   assert_int_equal(idle_workers(log, 0, &victim, 1), 1);
+   assert_int_equal(kill(victim, SIGKILL), 0);
+   wait_log(log, ready_line, " was killed by signal 9 while waiting for a client", 1);
+   wait_log(log, ready_line, ready_suffix, 6);
+   int fd = connect_to(l.path);
+   handshake(fd);
+   close(fd);
+   wait_log(log, handed_line, "", 4);
+   wait_log(log, ready_line, ready_suffix, 7);
+   assert_int_equal(log_pids(log, "client served by new worker ", "", NULL, 0), 0);
+
+   pid_t idle[4];
+   assert_int_equal(idle_workers(log, victim, idle, 4), 2);
+   kill(server, SIGTERM);
+   assert_int_equal(wait_exit(server), 0);
+   for (int i = 0; i < 2; i++)
+      assert_int_equal(kill(idle[i], 0), -1);
+   assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+   while (waitpid(-1, NULL, WNOHANG) > 0)
+      ; /* workers of clients that were still tearing down */
+   unlink(log);
+   rmdir(l.dir);
+}
+
+/* A guest never waits for the pool: with no worker ready (their driver stuck loading), a
+ * client gets a worker forked for it, and SIGTERM still ends the stuck ones. */
+static void test_no_ready_worker_falls_back(void **state)
+{
+   struct listening l;
+   listen_path(&l);
+   char log[96];
+   snprintf(log, sizeof(log), "%s/log", l.dir);
+   fake_gpu_reset();
+   fake_gpu.block_prepare = true; /* in the workers forked from here on */
+   pid_t server = serve_ready_in_child(l.path, 2, log);
+   fake_gpu.block_prepare = false;
+   wait_log(log, ready_line, " started", 2);
+   int fd = connect_to(l.path);
+   handshake(fd);
+   assert_alive(fd);
+   close(fd);
+   wait_log(log, "client served by new worker ", " (no ready worker)", 1);
+   assert_int_equal(log_pids(log, handed_line, "", NULL, 0), 0);
+   kill(server, SIGTERM);
+   assert_int_equal(wait_exit(server), 0);
+   unlink(log);
+   rmdir(l.dir);
+}
+
 /* A path that is not a socket is never replaced. */
 static void test_server_refuses_a_file(void **state)
 {
@@ -853,6 +1001,8 @@ int main(void)
          cmocka_unit_test(test_server_survives_dead_client),
          cmocka_unit_test(test_no_fork_server),
          cmocka_unit_test(test_server_refuses_a_file),
+         cmocka_unit_test(test_ready_workers),
+         cmocka_unit_test(test_no_ready_worker_falls_back),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

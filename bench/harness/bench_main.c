@@ -33,8 +33,9 @@ static const char usage[] =
       "                        (default $PV_VENUS_ICD, else " PV_DEFAULT_VENUS_ICD ")\n"
       "  --server-cmd CMD      measure another vtest server instead of ours: `sh -c CMD`,\n"
       "                        which must listen on the UNIX socket named by $PV_SOCKET\n"
-      "  --explain             afterwards, trace latency and clear through a tracing server\n"
-      "                        and split their virtualized time into segments\n"
+      "  --explain             afterwards, trace those of latency, clear, compute and draw\n"
+      "                        that run, through a tracing server, and split their\n"
+      "                        virtualized time into segments\n"
       "  --json FILE           write everything, raw per-repetition medians included\n"
       "  --plot FILE.png       efficiency with CI whiskers and latency distributions, drawn\n"
       "                        by gnuplot (its script and data are kept beside the PNG)\n"
@@ -175,25 +176,43 @@ static bool parse_options(int argc, char **argv, struct pv_bench_options *o, int
    return true;
 }
 
+static bool selected(const struct pv_bench_options *o, const char *workload)
+{
+   for (size_t i = 0; i < o->workload_count; i++) {
+      if (strcmp(o->workloads[i], workload) == 0)
+         return true;
+   }
+   return false;
+}
+
+/* A server of its own per traced workload: tracing adds work on the host, so it never runs
+ * while measuring, and each workload's trace files are then its own. */
+static bool start_tracing_server(struct pv_launch *server, const char *dir, const char *icd)
+{
+   setenv("PV_TRACE_DIR", dir, 1);
+   bool started = pv_launch_start(server, NULL, icd);
+   unsetenv("PV_TRACE_DIR");
+   return started;
+}
+
 static void run_explain(const struct pv_bench_options *o, struct pv_bench_run *run)
 {
    char dir[] = "/tmp/pv-trace-XXXXXX";
    if (!mkdtemp(dir))
       return;
-   /* A server of its own: tracing adds work on the host, so it never runs while measuring. */
-   setenv("PV_TRACE_DIR", dir, 1);
-   struct pv_launch server;
-   bool started = pv_launch_start(&server, NULL, o->native_icd);
-   unsetenv("PV_TRACE_DIR");
-   if (!started)
-      goto cleanup;
-   static const char *const traced[] = {"latency", "clear"};
-   for (size_t i = 0; i < 2; i++) {
+   static const char *const traced[] = {"latency", "clear", "compute", "draw"};
+   for (size_t i = 0; i < sizeof(traced) / sizeof(traced[0]); i++) {
+      if (!selected(o, traced[i]))
+         continue;
+      struct pv_launch server;
+      if (!start_tracing_server(&server, dir, o->native_icd))
+         break;
       struct pv_bench_result r[2];
       char error[256];
       int n = pv_bench_run_workload(o, &server, traced[i], true, r, 2, error, sizeof(error));
       if (n < 1) {
          fprintf(stderr, "pearvisor bench --explain: %s: %s\n", traced[i], error);
+         pv_launch_stop(&server);
          continue;
       }
       struct pv_bench_phase *ph = pv_bench_phase_get(run, traced[i]);
@@ -202,17 +221,10 @@ static void run_explain(const struct pv_bench_options *o, struct pv_bench_run *r
       /* The worker writes its trace after its guest left; read it before stopping the
        * server, which takes its workers down with it. */
       pv_bench_explain(run, traced[i], &r[0], native, dir);
-      pv_bench_result_finish(&r[0]);
+      for (int k = 0; k < n; k++)
+         pv_bench_result_finish(&r[k]);
       pv_launch_stop(&server);
-      if (i + 1 < 2) {
-         setenv("PV_TRACE_DIR", dir, 1);
-         started = pv_launch_start(&server, NULL, o->native_icd);
-         unsetenv("PV_TRACE_DIR");
-         if (!started)
-            goto cleanup;
-      }
    }
-cleanup:
    rmdir(dir); /* empty once every trace was read (and removed) */
 }
 

@@ -7,7 +7,8 @@
  * resource is attached to it. Everything Vulkan happens behind this header.
  *
  * Thread rules:
- * - pv_gpu_create, pv_gpu_destroy and pv_gpu_reset: one thread, with no other call running.
+ * - pv_gpu_create, pv_gpu_prepare, pv_gpu_destroy and pv_gpu_reset: one thread, with no other
+ *   call running.
  * - Every other call may come from any thread. Calls on one context must not overlap (the
  *   caller serializes them, e.g. one transport thread per context), except
  *   pv_gpu_context_cancel; different contexts may be driven concurrently. Resource calls take the
@@ -122,8 +123,20 @@ struct pv_gpu_protocol_info {
 };
 
 /* NULL when the options are of an unknown version or memory runs out (logged). Creating a
- * renderer loads no Vulkan driver; the first context's vkCreateInstance does. */
+ * renderer loads no Vulkan driver; pv_gpu_prepare or the first context's vkCreateInstance
+ * does. */
 struct pv_gpu *pv_gpu_create(const struct pv_gpu_options *options);
+/* Does now, before any guest, what a guest's vkCreateInstance would otherwise wait for: loads
+ * the host driver, creates a host instance as the renderer would for a guest that names no
+ * application (no pApplicationInfo, or one without names and versions), enumerates its
+ * physical devices and loads its entry points. The first vkCreateInstance of any context
+ * takes that instance if the host instance it would create is exactly the same (version,
+ * application info, layers, extensions); otherwise it creates its own as before (the driver
+ * stays loaded meanwhile) and the prepared one is destroyed. Results are the same either way.
+ * Call once, before creating contexts; a second call does nothing. false (logged) when no
+ * host instance can be created: contexts then work as without it. pv_gpu_reset keeps a
+ * prepared instance no context took; pv_gpu_destroy destroys it. */
+bool pv_gpu_prepare(struct pv_gpu *gpu);
 /* Destroys every context and resource left. Accepts NULL. */
 void pv_gpu_destroy(struct pv_gpu *gpu);
 /* Destroys every context and resource: the renderer is as new. Context pointers and

@@ -21,8 +21,9 @@ static const char usage[] =
       "  bench   native-versus-virtualized benchmarks\n"
       "\n"
       "`pearvisor COMMAND --help` describes each command's options.\n"
-      "Environment: PV_LOG=error|warn|info|debug, PV_DEBUG=protocol,vtest,ring,\n"
-      "PV_PERF=no_spin (turn a fast path off to measure it).\n";
+      "Environment: PV_LOG=error|warn|info|debug, PV_DEBUG=protocol,vtest,ring,validate\n"
+      "(validate: the Khronos validation layer on the host side, errors logged as\n"
+      "\"validation: ...\"), PV_PERF=no_spin (turn a fast path off to measure it).\n";
 
 int pv_cli_usage(const char *text, bool asked)
 {

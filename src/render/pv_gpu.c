@@ -15,8 +15,10 @@ static void init_handlers(struct pv_venus_handlers *h)
    pv_render_instance_init_dispatch(h);
    pv_render_device_init_dispatch(h);
    pv_render_memory_init_dispatch(h);
+   pv_render_buffer_image_init_dispatch(h);
    pv_render_queue_init_dispatch(h);
    pv_render_wait_init_dispatch(h);
+   pv_render_trace_init_dispatch(h);
 }
 
 struct pv_gpu *pv_gpu_create(const struct pv_gpu_options *options)
@@ -48,6 +50,7 @@ void pv_gpu_destroy(struct pv_gpu *gpu)
    if (!gpu)
       return;
    pv_gpu_reset(gpu);
+   pv_render_prepared_destroy(pv_render_prepared_take(gpu));
    pv_hash_finish(&gpu->resources);
    pthread_mutex_destroy(&gpu->lock);
    free(gpu);

@@ -16,6 +16,8 @@
 #include "venus/pv_venus_dispatch.h"
 #include "venus/pv_vk_table.h"
 
+struct pv_render_prepared;
+
 struct pv_gpu {
    struct pv_venus_handlers handlers; /* shared by every stream of every context */
    uint8_t capset[PV_GPU_CAPSET_MAX_SIZE];
@@ -23,6 +25,8 @@ struct pv_gpu {
    pthread_mutex_t lock;            /* resources, contexts */
    struct pv_hash resources;        /* caller's res_id -> struct pv_render_resource */
    struct pv_gpu_context *contexts; /* every live context, for reset and destroy */
+   /* pv_gpu_prepare's host instance until the first vkCreateInstance takes or drops it */
+   _Atomic(struct pv_render_prepared *) prepared;
 };
 
 /* Shared memory that both sides map: shm blobs (rings, reply and command pools) and
@@ -61,12 +65,44 @@ struct pv_render_queue {
    pthread_mutex_t lock; /* VkQueue is externally synchronized; rings and fences share it */
 };
 
+/* What the memory of a physical device looks like to the guest; probed once, by whichever
+ * stream asks first (pv_render_memory.c). */
+struct pv_render_physical_device {
+   pthread_mutex_t lock;
+   bool probed;
+   bool host_pointer; /* the host has VK_EXT_external_memory_host */
+   VkDeviceSize host_pointer_alignment;
+   VkPhysicalDeviceMemoryProperties guest_memory; /* host-visible types we cannot back hidden */
+   uint32_t backed; /* host-visible types a memfd of ours can be imported into */
+};
+
+/* Whether buffers or images of one kind can be bound to memory imported as a host pointer:
+ * the host's external-memory answers, remembered because creates are frequent and the answer
+ * depends only on the key; and the resources that cannot (pv_render_buffer_image.c). */
+#define PV_RENDER_BINDABLE_CACHE_SIZE 32
+struct pv_render_bindable_entry {
+   uint32_t key[8];
+   bool used, bindable;
+   VkImageFormatProperties limits; /* images: what an external image may be */
+};
+struct pv_render_bindable_cache {
+   pthread_mutex_t lock;
+   uint32_t next; /* round-robin victim once full */
+   struct pv_render_bindable_entry entries[PV_RENDER_BINDABLE_CACHE_SIZE];
+   /* Host handles of live resources created without the import, whose memory requirements
+    * must leave out the imported types (values: the cache itself, any non-NULL will do). */
+   struct pv_hash unbindable;
+   bool conflict_reported;
+};
+
 struct pv_render_device {
    VkDevice device;
    VkPhysicalDevice physical_device;
-   VkPhysicalDeviceMemoryProperties memory_properties;
-   bool host_pointer_import; /* VK_EXT_external_memory_host enabled */
+   VkPhysicalDeviceMemoryProperties memory_properties; /* the host's */
+   bool host_pointer_import;                           /* VK_EXT_external_memory_host enabled */
    VkDeviceSize host_pointer_alignment;
+   uint32_t backed; /* memory types the guest maps: each allocation a memfd imported */
+   struct pv_render_bindable_cache buffers, images;
 };
 
 struct pv_render_memory {
@@ -243,6 +279,7 @@ void pv_render_transport_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_instance_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_device_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_memory_init_dispatch(struct pv_venus_handlers *h);
+void pv_render_buffer_image_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_queue_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_wait_init_dispatch(struct pv_venus_handlers *h);
 
@@ -256,6 +293,46 @@ bool pv_render_fence_submit(struct pv_gpu_context *ctx, uint32_t ring_idx, uint6
  * is destroyed. */
 void pv_render_fences_drain_device(struct pv_gpu_context *ctx, VkDevice device);
 void pv_render_fences_finish(struct pv_gpu_context *ctx);
+
+/* --- memory types (pv_render_memory.c) --- */
+/* The memory state of a physical device the guest named, probed on first use: with device
+ * when the caller has one of the physical device's (it must have VK_EXT_external_memory_host
+ * enabled when the host has it), else with a short-lived device of our own. NULL when out of
+ * memory or the id is not a physical device. */
+struct pv_render_physical_device *
+pv_render_physical_device_probe(struct pv_venus_dispatch *d, uint64_t physical_id, VkDevice device);
+void pv_render_physical_device_destroy(struct pv_render_physical_device *phys);
+
+/* --- devices (pv_render_device.c) --- */
+void pv_render_device_state_destroy(struct pv_render_device *dev);
+/* Does the host device offer the extension? */
+bool pv_render_host_has_extension(struct pv_venus_dispatch *d, VkPhysicalDevice physical,
+                                  const char *name);
+
+/* --- buffers and images (pv_render_buffer_image.c) --- */
+void pv_render_bindable_cache_init(struct pv_render_bindable_cache *cache);
+void pv_render_bindable_cache_finish(struct pv_render_bindable_cache *cache);
+
+/* --- instances (pv_render_instance.c, pv_render_prepare.c) --- */
+/* The host instance's create info for a guest's application info (NULL: none given): app
+ * receives the application info it points to. Validation is not part of it. */
+void pv_render_instance_host_info(const VkApplicationInfo *guest, VkApplicationInfo *app,
+                                  VkInstanceCreateInfo *info);
+/* pv_gpu_prepare's instance, now the caller's (NULL when there is none): only one
+ * vkCreateInstance ever gets it. */
+struct pv_render_prepared *pv_render_prepared_take(struct pv_gpu *gpu);
+/* Whether prepared (NULL: no) was created with exactly info. */
+bool pv_render_prepared_matches(const struct pv_render_prepared *prepared,
+                                const VkInstanceCreateInfo *info);
+/* Frees prepared and returns its instance, now the context's; loads ctx->vk from it if the
+ * context has no entry points yet. */
+VkInstance pv_render_prepared_adopt(struct pv_render_prepared *prepared,
+                                    struct pv_gpu_context *ctx);
+/* Destroys the instance and frees prepared. Accepts NULL. */
+void pv_render_prepared_destroy(struct pv_render_prepared *prepared);
+/* Destroys what is left of the instance's objects, its validation messenger, then the host
+ * instance, and forgets it (vkDestroyInstance and context teardown). */
+void pv_render_instance_destroy(struct pv_gpu_context *ctx, uint64_t id);
 
 /* Device extensions of the host that we offer (pv_render_instance.c); fills out if not
  * NULL, returns the count. */

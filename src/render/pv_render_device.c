@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "render/pv_render_forward.h"
+#include "render/pv_render_trace.h"
 #include "util/pv_log.h"
 
 /* Host-visible memory the guest maps is our memfd imported as a host pointer (lavapipe and
@@ -11,8 +12,8 @@
  * never asks for it. */
 static const char host_pointer_extension[] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
 
-static bool host_has_extension(struct pv_venus_dispatch *d, VkPhysicalDevice physical,
-                               const char *name)
+bool pv_render_host_has_extension(struct pv_venus_dispatch *d, VkPhysicalDevice physical,
+                                  const char *name)
 {
    const struct pv_vk_table *vk = pv_render_vk(d);
    uint32_t count = 0;
@@ -60,29 +61,34 @@ static const char **host_extensions(struct pv_venus_dispatch *d, VkPhysicalDevic
    return names;
 }
 
+/* The device keeps to the memory view its physical device showed the guest (probed now,
+ * with this very device, if the guest never asked). */
 static struct pv_render_device *device_state(struct pv_venus_dispatch *d, VkDevice device,
-                                             VkPhysicalDevice physical, bool host_pointer)
+                                             uint64_t physical_id, VkPhysicalDevice physical,
+                                             bool host_pointer)
 {
-   const struct pv_vk_table *vk = pv_render_vk(d);
-   struct pv_render_device *dev = calloc(1, sizeof(*dev));
+   struct pv_render_physical_device *phys = pv_render_physical_device_probe(d, physical_id, device);
+   struct pv_render_device *dev = phys ? calloc(1, sizeof(*dev)) : NULL;
    if (!dev)
       return NULL;
    dev->device = device;
    dev->physical_device = physical;
-   vk->vkGetPhysicalDeviceMemoryProperties(physical, &dev->memory_properties);
-   if (host_pointer) {
-      VkPhysicalDeviceExternalMemoryHostPropertiesEXT host_props = {
-            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT,
-      };
-      VkPhysicalDeviceProperties2 props = {
-            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
-            .pNext = &host_props,
-      };
-      vk->vkGetPhysicalDeviceProperties2(physical, &props);
-      dev->host_pointer_import = vk->vkGetMemoryHostPointerPropertiesEXT != NULL;
-      dev->host_pointer_alignment = host_props.minImportedHostPointerAlignment;
-   }
+   pv_render_vk(d)->vkGetPhysicalDeviceMemoryProperties(physical, &dev->memory_properties);
+   dev->host_pointer_import = host_pointer && phys->host_pointer;
+   dev->host_pointer_alignment = phys->host_pointer_alignment;
+   dev->backed = dev->host_pointer_import ? phys->backed : 0;
+   pv_render_bindable_cache_init(&dev->buffers);
+   pv_render_bindable_cache_init(&dev->images);
    return dev;
+}
+
+void pv_render_device_state_destroy(struct pv_render_device *dev)
+{
+   if (!dev)
+      return;
+   pv_render_bindable_cache_finish(&dev->buffers);
+   pv_render_bindable_cache_finish(&dev->images);
+   free(dev);
 }
 
 static void create_device(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateDevice *args)
@@ -92,7 +98,8 @@ static void create_device(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateDev
       pv_cs_fail(d->reader, "vkCreateDevice without an id");
       return;
    }
-   bool host_pointer = host_has_extension(d, args->physicalDevice, host_pointer_extension);
+   bool host_pointer =
+         pv_render_host_has_extension(d, args->physicalDevice, host_pointer_extension);
    VkDeviceCreateInfo info = *args->pCreateInfo;
    args->ret = VK_ERROR_INITIALIZATION_FAILED;
    info.ppEnabledExtensionNames =
@@ -106,14 +113,15 @@ static void create_device(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateDev
    args->ret = ctx->vk->vkCreateDevice(args->physicalDevice, &info, NULL, &device);
    if (args->ret != VK_SUCCESS)
       return;
-   struct pv_render_device *dev = device_state(d, device, args->physicalDevice, host_pointer);
+   struct pv_render_device *dev =
+         device_state(d, device, args->physicalDevice_id, args->physicalDevice, host_pointer);
    struct pv_render_object *obj =
          dev ? pv_render_object_bind(
                      ctx, VK_OBJECT_TYPE_DEVICE, (uint64_t)(uintptr_t)*args->pDevice,
                      (uint64_t)(uintptr_t)device, (uint64_t)(uintptr_t)args->physicalDevice, 0)
              : NULL;
    if (!obj) {
-      free(dev);
+      pv_render_device_state_destroy(dev);
       ctx->vk->vkDestroyDevice(device, NULL);
       pv_cs_fail(d->reader, "device id %llu is 0 or in use",
                  (unsigned long long)(uintptr_t)*args->pDevice);
@@ -131,6 +139,7 @@ static void destroy_device(struct pv_venus_dispatch *d, struct pv_cmd_vkDestroyD
     * left of its objects with it, once the GPU is done with them. */
    ctx->vk->vkDeviceWaitIdle(args->device);
    pv_render_fences_drain_device(ctx, args->device);
+   pv_render_trace_forget_device(ctx, args->device);
    pv_render_objects_destroy_children(ctx, (uint64_t)(uintptr_t)args->device);
    ctx->vk->vkDestroyDevice(args->device, NULL);
    pv_render_object_unbind(ctx, args->device_id);

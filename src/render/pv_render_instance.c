@@ -1,5 +1,7 @@
-/* Instance and physical-device handlers: the host instance behind the guest's, device
- * enumeration bound to guest ids, and what the guest is shown (version, extensions). */
+/* Instance and physical-device handlers: the host instance behind the guest's (with the
+ * validation layer under PV_DEBUG=validate), device enumeration bound to guest ids, and what
+ * the guest is shown (version, extensions). */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +27,121 @@ static void enumerate_instance_version(struct pv_venus_dispatch *d,
    args->ret = VK_SUCCESS;
 }
 
+/* Per host instance: what must be destroyed before it. */
+struct pv_render_instance {
+   VkDebugUtilsMessengerEXT messenger; /* PV_DEBUG=validate */
+};
+
+static const char validation_layer[] = "VK_LAYER_KHRONOS_validation";
+
+static bool validation_layer_present(void)
+{
+   uint32_t count = 0;
+   if (vkEnumerateInstanceLayerProperties(&count, NULL) != VK_SUCCESS || count == 0)
+      return false;
+   VkLayerProperties *layers = calloc(count, sizeof(*layers));
+   bool found = false;
+   if (layers && vkEnumerateInstanceLayerProperties(&count, layers) >= 0) {
+      for (uint32_t i = 0; i < count && !found; i++)
+         found = strcmp(layers[i].layerName, validation_layer) == 0;
+   }
+   free(layers);
+   return found;
+}
+
+static bool want_validation(void)
+{
+   static atomic_flag warned = ATOMIC_FLAG_INIT;
+   if (!pv_debug(PV_DEBUG_VALIDATE))
+      return false;
+   if (validation_layer_present())
+      return true;
+   if (!atomic_flag_test_and_set(&warned))
+      pv_warn("PV_DEBUG=validate: %s is not installed (Debian: vulkan-validationlayers); host "
+              "instances run without it",
+              validation_layer);
+   return false;
+}
+
+/* Any thread of the driver or the layer may call this; pv_log writes each line at once. */
+static VKAPI_ATTR VkBool32 VKAPI_CALL log_validation(
+      VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
+      const VkDebugUtilsMessengerCallbackDataEXT *data, void *user)
+{
+   const struct pv_gpu_context *ctx = user;
+   pv_log(severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? PV_LOG_ERROR : PV_LOG_WARN,
+          "validation: %s: %s", ctx->name, data && data->pMessage ? data->pMessage : "?");
+   return VK_FALSE; /* the call goes on, as it would without the layer */
+}
+
+static VkDebugUtilsMessengerCreateInfoEXT messenger_info(struct pv_gpu_context *ctx)
+{
+   return (VkDebugUtilsMessengerCreateInfoEXT){
+         .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+         .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                            VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+         .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                        VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                        VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+         .pfnUserCallback = log_validation,
+         .pUserData = ctx,
+   };
+}
+
+/* The layer and its messenger extension on; the chained messenger info catches what
+ * vkCreateInstance and vkDestroyInstance themselves report. */
+static void enable_validation(VkInstanceCreateInfo *info,
+                              VkDebugUtilsMessengerCreateInfoEXT *chained)
+{
+   static const char *const layers[] = {validation_layer};
+   static const char *const extensions[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
+   info->enabledLayerCount = 1;
+   info->ppEnabledLayerNames = layers;
+   info->enabledExtensionCount = 1;
+   info->ppEnabledExtensionNames = extensions;
+   chained->pNext = info->pNext;
+   info->pNext = chained;
+}
+
+static VkDebugUtilsMessengerEXT create_messenger(struct pv_gpu_context *ctx, VkInstance instance)
+{
+   PFN_vkCreateDebugUtilsMessengerEXT create =
+         (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+               instance, "vkCreateDebugUtilsMessengerEXT");
+   VkDebugUtilsMessengerCreateInfoEXT info = messenger_info(ctx);
+   VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+   if (!create || create(instance, &info, NULL, &messenger) != VK_SUCCESS)
+      pv_warn("%s: PV_DEBUG=validate: no debug messenger; validation messages go to the "
+              "layer's own output",
+              ctx->name);
+   return messenger;
+}
+
+static void destroy_messenger(VkInstance instance, VkDebugUtilsMessengerEXT messenger)
+{
+   PFN_vkDestroyDebugUtilsMessengerEXT destroy =
+         (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+               instance, "vkDestroyDebugUtilsMessengerEXT");
+   if (messenger && destroy)
+      destroy(instance, messenger, NULL);
+}
+
+void pv_render_instance_host_info(const VkApplicationInfo *guest, VkApplicationInfo *app,
+                                  VkInstanceCreateInfo *info)
+{
+   /* The guest enables no layers or extensions here (venus.md §5); the host instance is
+    * ours to shape: the newest version we decode, so every core entry point loads. */
+   *app = (VkApplicationInfo){.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO};
+   if (guest)
+      *app = *guest;
+   app->pNext = NULL;
+   app->apiVersion = offered_api_version();
+   *info = (VkInstanceCreateInfo){
+         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+         .pApplicationInfo = app,
+   };
+}
+
 static void create_instance(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateInstance *args)
 {
    struct pv_gpu_context *ctx = pv_render_ctx(d);
@@ -32,19 +149,28 @@ static void create_instance(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateI
       pv_cs_fail(d->reader, "vkCreateInstance without an id");
       return;
    }
-   /* The guest enables no layers or extensions here (venus.md §5); the host instance is
-    * ours to shape: the newest version we decode, so every core entry point loads. */
-   VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO};
-   if (args->pCreateInfo->pApplicationInfo)
-      app = *args->pCreateInfo->pApplicationInfo;
-   app.pNext = NULL;
-   app.apiVersion = offered_api_version();
-   VkInstanceCreateInfo info = {
-         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-         .pApplicationInfo = &app,
-   };
+   VkApplicationInfo app;
+   VkInstanceCreateInfo info;
+   pv_render_instance_host_info(args->pCreateInfo->pApplicationInfo, &app, &info);
+   VkDebugUtilsMessengerCreateInfoEXT chained = messenger_info(ctx);
+   bool validate = want_validation();
+   if (validate)
+      enable_validation(&info, &chained);
    VkInstance instance = VK_NULL_HANDLE;
-   args->ret = vkCreateInstance(&info, NULL, &instance);
+   struct pv_render_prepared *prepared = pv_render_prepared_take(ctx->gpu);
+   if (pv_render_prepared_matches(prepared, &info)) {
+      instance = pv_render_prepared_adopt(prepared, ctx);
+      args->ret = VK_SUCCESS;
+      pv_info("%s: host instance: the prepared one", ctx->name);
+   } else {
+      args->ret = vkCreateInstance(&info, NULL, &instance);
+      if (prepared)
+         pv_info("%s: host instance: a new one (the prepared one has another application info, "
+                 "layers or extensions)",
+                 ctx->name);
+      /* Only now: while it lived, the driver stayed loaded for this instance. */
+      pv_render_prepared_destroy(prepared);
+   }
    if (args->ret != VK_SUCCESS) {
       pv_warn("%s: host vkCreateInstance failed: %d", ctx->name, args->ret);
       return;
@@ -53,20 +179,45 @@ static void create_instance(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateI
       pv_vk_table_load(&ctx->vk_storage, vkGetInstanceProcAddr, instance);
       ctx->vk = &ctx->vk_storage;
    }
-   pv_render_bind(d, VK_OBJECT_TYPE_INSTANCE, (uint64_t)(uintptr_t)*args->pInstance,
-                  (uint64_t)(uintptr_t)instance, 0, 0);
-   if (d->reader->failed)
+   struct pv_render_instance *state = calloc(1, sizeof(*state));
+   if (state && validate) {
+      state->messenger = create_messenger(ctx, instance);
+      pv_info("%s: PV_DEBUG=validate: host instance under %s", ctx->name, validation_layer);
+   }
+   struct pv_render_object *obj =
+         state ? pv_render_object_bind(ctx, VK_OBJECT_TYPE_INSTANCE,
+                                       (uint64_t)(uintptr_t)*args->pInstance,
+                                       (uint64_t)(uintptr_t)instance, 0, 0)
+               : NULL;
+   if (!obj) {
+      if (state)
+         destroy_messenger(instance, state->messenger);
+      free(state);
       vkDestroyInstance(instance, NULL);
+      pv_cs_fail(d->reader, "instance id is 0 or already in use, or out of memory");
+      return;
+   }
+   obj->data = state;
+}
+
+void pv_render_instance_destroy(struct pv_gpu_context *ctx, uint64_t id)
+{
+   struct pv_render_object *obj = pv_render_object_get(ctx, id, VK_OBJECT_TYPE_INSTANCE);
+   if (!obj)
+      return;
+   VkInstance instance = (VkInstance)(uintptr_t)obj->handle;
+   pv_render_objects_destroy_children(ctx, obj->handle);
+   struct pv_render_instance *state = obj->data;
+   if (state)
+      destroy_messenger(instance, state->messenger);
+   ctx->vk->vkDestroyInstance(instance, NULL);
+   pv_render_object_unbind(ctx, id);
 }
 
 static void destroy_instance(struct pv_venus_dispatch *d, struct pv_cmd_vkDestroyInstance *args)
 {
-   struct pv_gpu_context *ctx = pv_render_ctx(d);
-   if (!args->instance)
-      return;
-   pv_render_objects_destroy_children(ctx, (uint64_t)(uintptr_t)args->instance);
-   ctx->vk->vkDestroyInstance(args->instance, NULL);
-   pv_render_object_unbind(ctx, args->instance_id);
+   if (args->instance)
+      pv_render_instance_destroy(pv_render_ctx(d), args->instance_id);
 }
 
 static void enumerate_physical_devices(struct pv_venus_dispatch *d,

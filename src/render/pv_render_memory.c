@@ -1,9 +1,14 @@
 /* Device memory: host-visible memory is a memfd we map and import as a host pointer, so the
- * guest maps the very same pages (no copies, coherent both ways). */
+ * guest maps the very same pages (no copies, coherent both ways); the guest is shown as
+ * host-visible only the memory types such an import can go to. */
 #include <stdlib.h>
 
 #include "render/pv_render_forward.h"
+#include "render/pv_render_memtype.h"
 #include "util/pv_log.h"
+
+/* The smallest mapping we probe an import with: a page, or the host's import alignment. */
+#define PV_PROBE_SIZE 4096u
 
 static VkDeviceSize align_up(VkDeviceSize size, VkDeviceSize alignment)
 {
@@ -72,16 +77,19 @@ static void allocate_memory(struct pv_venus_dispatch *d, struct pv_cmd_vkAllocat
                  info.memoryTypeIndex);
       return;
    }
-   VkMemoryPropertyFlags flags =
-         dev->memory_properties.memoryTypes[info.memoryTypeIndex].propertyFlags;
+   /* The guest sees host-visible only the types in dev->backed (the probe found that a
+    * memfd can be imported there); the others it can only use as device memory. */
    VkImportMemoryHostPointerInfoEXT import;
    struct pv_render_shmem *shmem = NULL;
-   if (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+   if (dev->backed & (1u << info.memoryTypeIndex)) {
       shmem = import_shmem(d, dev, &info, &import);
-      if (!shmem)
-         pv_warn("%s: host-visible memory type %u cannot be imported from a memfd; the "
-                 "guest will not be able to map it",
-                 ctx->name, info.memoryTypeIndex);
+      if (!shmem) {
+         pv_error("%s: memory type %u: no memfd of %llu bytes to import (out of memory, or "
+                  "the host refused an import its probe accepted)",
+                  ctx->name, info.memoryTypeIndex, (unsigned long long)info.allocationSize);
+         args->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
+         return;
+      }
    }
    struct pv_render_memory *mem = calloc(1, sizeof(*mem));
    VkDeviceMemory memory = VK_NULL_HANDLE;
@@ -117,8 +125,182 @@ static void free_memory(struct pv_venus_dispatch *d, struct pv_cmd_vkFreeMemory 
    pv_render_object_unbind(ctx, args->memory_id);
 }
 
+/* Bit per memory type the host can import a memfd mapping of ours into, as allocations do. */
+static uint32_t probe_import(const struct pv_vk_table *vk, VkDevice device, VkDeviceSize alignment)
+{
+   struct pv_render_shmem *shmem = pv_render_shmem_create(align_up(PV_PROBE_SIZE, alignment));
+   if (!shmem)
+      return 0;
+   VkMemoryHostPointerPropertiesEXT props = {
+         .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT,
+   };
+   if (vk->vkGetMemoryHostPointerPropertiesEXT(
+             device, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, shmem->map, &props) !=
+       VK_SUCCESS)
+      props.memoryTypeBits = 0;
+   pv_render_shmem_unref(shmem);
+   return props.memoryTypeBits;
+}
+
+/* The guest asks for memory properties while it enumerates, long before it creates a device,
+ * and vkGetMemoryHostPointerPropertiesEXT needs one: a device with one queue and the import
+ * extension, made and destroyed here. It costs one device creation per physical device the
+ * guest asks about, once per context: about 12 ms on lavapipe, 85 ms on NVIDIA's H200 driver.
+ * Nothing cheaper is correct within a context: which types take a memfd only the driver knows,
+ * and only through a device. (Asking at enumeration instead would cost the same, and would
+ * be paid by guests that never ask about memory.) */
+static uint32_t probe_with_own_device(const struct pv_vk_table *vk, VkPhysicalDevice physical,
+                                      VkDeviceSize alignment)
+{
+   const float priority = 1.0f;
+   const VkDeviceQueueCreateInfo queue = {
+         .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+         .queueFamilyIndex = 0,
+         .queueCount = 1,
+         .pQueuePriorities = &priority,
+   };
+   const char *extension = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
+   const VkDeviceCreateInfo info = {
+         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+         .queueCreateInfoCount = 1,
+         .pQueueCreateInfos = &queue,
+         .enabledExtensionCount = 1,
+         .ppEnabledExtensionNames = &extension,
+   };
+   VkDevice device = VK_NULL_HANDLE;
+   if (vk->vkCreateDevice(physical, &info, NULL, &device) != VK_SUCCESS)
+      return 0;
+   uint32_t bits = probe_import(vk, device, alignment);
+   vk->vkDestroyDevice(device, NULL);
+   return bits;
+}
+
+static VkDeviceSize host_pointer_alignment(const struct pv_vk_table *vk, VkPhysicalDevice physical)
+{
+   VkPhysicalDeviceExternalMemoryHostPropertiesEXT host = {
+         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT,
+   };
+   VkPhysicalDeviceProperties2 props = {
+         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+         .pNext = &host,
+   };
+   vk->vkGetPhysicalDeviceProperties2(physical, &props);
+   return host.minImportedHostPointerAlignment;
+}
+
+/* Says once per physical device what the guest is not shown, and what we cannot mend. */
+static void report_probe(struct pv_gpu_context *ctx, const VkPhysicalDeviceMemoryProperties *host,
+                         const struct pv_render_physical_device *phys)
+{
+   const VkPhysicalDeviceMemoryProperties *guest = &phys->guest_memory;
+   for (uint32_t i = 0; i < host->memoryTypeCount; i++) {
+      if (host->memoryTypes[i].propertyFlags != guest->memoryTypes[i].propertyFlags)
+         pv_info("%s: memory type %u (flags %#x) takes no memfd import: the guest gets it as "
+                 "device memory only",
+                 ctx->name, i, host->memoryTypes[i].propertyFlags);
+   }
+   if (pv_render_memtype_unbacked(guest, phys->backed))
+      pv_error("%s: the host cannot import a memfd into any host-visible coherent memory type; "
+               "the guest will not be able to map memory",
+               ctx->name);
+   if (!pv_render_memtype_order_valid(guest))
+      pv_warn("%s: with host-visible flags hidden, the memory types no longer follow the spec's "
+              "order; guests choosing the first match may choose slower memory",
+              ctx->name);
+}
+
+static void probe(struct pv_venus_dispatch *d, struct pv_render_physical_device *phys,
+                  VkPhysicalDevice physical, VkDevice device)
+{
+   const struct pv_vk_table *vk = pv_render_vk(d);
+   VkPhysicalDeviceMemoryProperties host;
+   vk->vkGetPhysicalDeviceMemoryProperties(physical, &host);
+   phys->host_pointer =
+         vk->vkGetMemoryHostPointerPropertiesEXT &&
+         pv_render_host_has_extension(d, physical, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
+   uint32_t importable = 0;
+   if (phys->host_pointer) {
+      phys->host_pointer_alignment = host_pointer_alignment(vk, physical);
+      importable = device ? probe_import(vk, device, phys->host_pointer_alignment)
+                          : probe_with_own_device(vk, physical, phys->host_pointer_alignment);
+   }
+   phys->backed = pv_render_memtype_filter(&host, importable, &phys->guest_memory);
+   phys->probed = true;
+   report_probe(pv_render_ctx(d), &host, phys);
+}
+
+/* The physical device's state, made on first use (any stream may be first). */
+static struct pv_render_physical_device *physical_state(struct pv_gpu_context *ctx,
+                                                        struct pv_render_object *obj)
+{
+   pthread_mutex_lock(&ctx->lock);
+   if (!obj->data) {
+      struct pv_render_physical_device *phys = calloc(1, sizeof(*phys));
+      if (phys)
+         pthread_mutex_init(&phys->lock, NULL);
+      obj->data = phys;
+   }
+   struct pv_render_physical_device *phys = obj->data;
+   pthread_mutex_unlock(&ctx->lock);
+   return phys;
+}
+
+struct pv_render_physical_device *
+pv_render_physical_device_probe(struct pv_venus_dispatch *d, uint64_t physical_id, VkDevice device)
+{
+   struct pv_gpu_context *ctx = pv_render_ctx(d);
+   struct pv_render_object *obj =
+         pv_render_object_get(ctx, physical_id, VK_OBJECT_TYPE_PHYSICAL_DEVICE);
+   struct pv_render_physical_device *phys = obj ? physical_state(ctx, obj) : NULL;
+   if (!phys)
+      return NULL;
+   /* Once probed the state never changes, so readers need the lock only to see it set. */
+   pthread_mutex_lock(&phys->lock);
+   if (!phys->probed)
+      probe(d, phys, (VkPhysicalDevice)(uintptr_t)obj->handle, device);
+   pthread_mutex_unlock(&phys->lock);
+   return phys;
+}
+
+void pv_render_physical_device_destroy(struct pv_render_physical_device *phys)
+{
+   if (!phys)
+      return;
+   pthread_mutex_destroy(&phys->lock);
+   free(phys);
+}
+
+static void get_memory_properties(struct pv_venus_dispatch *d,
+                                  struct pv_cmd_vkGetPhysicalDeviceMemoryProperties *args)
+{
+   struct pv_render_physical_device *phys =
+         pv_render_physical_device_probe(d, args->physicalDevice_id, VK_NULL_HANDLE);
+   if (!phys || !args->pMemoryProperties) {
+      pv_cs_fail(d->reader, "vkGetPhysicalDeviceMemoryProperties: no reply or out of memory");
+      return;
+   }
+   *args->pMemoryProperties = phys->guest_memory;
+}
+
+static void get_memory_properties2(struct pv_venus_dispatch *d,
+                                   struct pv_cmd_vkGetPhysicalDeviceMemoryProperties2 *args)
+{
+   struct pv_render_physical_device *phys =
+         pv_render_physical_device_probe(d, args->physicalDevice_id, VK_NULL_HANDLE);
+   if (!phys || !args->pMemoryProperties) {
+      pv_cs_fail(d->reader, "vkGetPhysicalDeviceMemoryProperties2: no reply or out of memory");
+      return;
+   }
+   /* The host fills the chain (heap budgets); the types are the guest's view. */
+   pv_render_vk(d)->vkGetPhysicalDeviceMemoryProperties2(args->physicalDevice,
+                                                         args->pMemoryProperties);
+   args->pMemoryProperties->memoryProperties = phys->guest_memory;
+}
+
 void pv_render_memory_init_dispatch(struct pv_venus_handlers *h)
 {
    h->vkAllocateMemory = allocate_memory;
    h->vkFreeMemory = free_memory;
+   h->vkGetPhysicalDeviceMemoryProperties = get_memory_properties;
+   h->vkGetPhysicalDeviceMemoryProperties2 = get_memory_properties2;
 }

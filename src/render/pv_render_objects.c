@@ -84,8 +84,12 @@ static void release_object(struct pv_gpu_context *ctx, struct pv_render_object *
       atomic_fetch_sub(&ctx->device_memory_bytes, mem->size);
       pv_render_shmem_unref(mem->shmem);
       free(mem);
-   } else if (obj->type == VK_OBJECT_TYPE_DEVICE && obj->data) {
-      free(obj->data);
+   } else if (obj->type == VK_OBJECT_TYPE_DEVICE) {
+      pv_render_device_state_destroy(obj->data);
+   } else if (obj->type == VK_OBJECT_TYPE_PHYSICAL_DEVICE) {
+      pv_render_physical_device_destroy(obj->data);
+   } else if (obj->type == VK_OBJECT_TYPE_INSTANCE) {
+      free(obj->data); /* its messenger went with the host instance */
    } else if (obj->type == VK_OBJECT_TYPE_QUEUE && obj->data) {
       struct pv_render_queue *queue = obj->data;
       pthread_mutex_lock(&ctx->lock);
@@ -256,13 +260,8 @@ void pv_render_objects_finish(struct pv_gpu_context *ctx)
       ctx->vk->vkDestroyDevice(device, NULL);
       pv_render_object_unbind(ctx, id);
    }
-   while ((id = first_of_type(ctx, VK_OBJECT_TYPE_INSTANCE))) {
-      struct pv_render_object *inst = pv_render_object_get(ctx, id, VK_OBJECT_TYPE_INSTANCE);
-      VkInstance instance = (VkInstance)(uintptr_t)inst->handle;
-      pv_render_objects_destroy_children(ctx, inst->handle);
-      ctx->vk->vkDestroyInstance(instance, NULL);
-      pv_render_object_unbind(ctx, id);
-   }
+   while ((id = first_of_type(ctx, VK_OBJECT_TYPE_INSTANCE)))
+      pv_render_instance_destroy(ctx, id);
    /* Whatever is left (physical devices) has no host object to destroy. */
    pthread_mutex_lock(&ctx->lock);
    struct pv_hash left = ctx->objects;

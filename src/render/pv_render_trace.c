@@ -1,5 +1,6 @@
 /* Submit tracing for `pearvisor bench --explain` (see pv_render_trace.h). Costs nothing
- * unless PV_TRACE_DIR is set; when set, a thread polls the fence of each traced submit. */
+ * unless PV_TRACE_DIR is set; when set, a thread polls the fence of each traced submit, and
+ * the guest destroying a fence (or its device) first stops that polling. */
 #include "render/pv_render_trace.h"
 
 #include <stdio.h>
@@ -26,8 +27,12 @@ struct pv_render_tracer {
    pthread_cond_t cond;
    struct pv_trace_record *pending, **pending_tail; /* waiting for the GPU */
    struct pv_trace_record *done, **done_tail;
+   VkFence polling; /* the fence the watcher is asking about, unlocked */
    bool stop;
 };
+
+/* The guest's own vkDestroyFence, which the tracer's runs before. */
+static void (*destroy_fence_next)(struct pv_venus_dispatch *d, struct pv_cmd_vkDestroyFence *args);
 
 /* Completion is timed on a thread of its own so the ring never waits for the GPU. The
  * guest resets and reuses its fence once it has seen the work finish, so polling stops,
@@ -43,9 +48,12 @@ static void *watch(void *arg)
       if (!rec)
          break;
       while (rec->fence && !rec->next && !t->stop) {
+         t->polling = rec->fence;
          pthread_mutex_unlock(&t->lock);
          VkResult status = t->vk->vkGetFenceStatus(rec->device, rec->fence);
          pthread_mutex_lock(&t->lock);
+         t->polling = VK_NULL_HANDLE;
+         pthread_cond_broadcast(&t->cond);
          if (status != VK_NOT_READY) {
             rec->gpu_done_ns = status == VK_SUCCESS ? pv_os_now_ns() : 0;
             break;
@@ -104,6 +112,42 @@ void pv_render_trace_submit(struct pv_gpu_context *ctx, struct pv_render_queue *
    t->pending_tail = &rec->next;
    pthread_cond_signal(&t->cond);
    pthread_mutex_unlock(&t->lock);
+}
+
+/* Stops polling the fences that are about to be destroyed (fence, or every fence of
+ * device when fence is VK_NULL_HANDLE): their completion stays unknown. */
+static void forget(struct pv_render_tracer *t, VkDevice device, VkFence fence)
+{
+   pthread_mutex_lock(&t->lock);
+   for (struct pv_trace_record *rec = t->pending; rec; rec = rec->next) {
+      if (rec->fence && (fence ? rec->fence == fence : rec->device == device))
+         rec->fence = VK_NULL_HANDLE;
+   }
+   while (t->polling && (fence ? t->polling == fence : true))
+      pthread_cond_wait(&t->cond, &t->lock);
+   pthread_mutex_unlock(&t->lock);
+}
+
+void pv_render_trace_forget_device(struct pv_gpu_context *ctx, VkDevice device)
+{
+   if (ctx->tracer)
+      forget(ctx->tracer, device, VK_NULL_HANDLE);
+}
+
+static void destroy_fence(struct pv_venus_dispatch *d, struct pv_cmd_vkDestroyFence *args)
+{
+   struct pv_gpu_context *ctx = pv_render_ctx(d);
+   if (ctx->tracer && args->fence)
+      forget(ctx->tracer, args->device, args->fence);
+   destroy_fence_next(d, args);
+}
+
+void pv_render_trace_init_dispatch(struct pv_venus_handlers *h)
+{
+   if (!getenv("PV_TRACE_DIR"))
+      return;
+   destroy_fence_next = h->vkDestroyFence;
+   h->vkDestroyFence = destroy_fence;
 }
 
 void pv_render_trace_finish(struct pv_gpu_context *ctx)

@@ -25,5 +25,11 @@ void pv_render_trace_finish(struct pv_gpu_context *ctx);
  * own would itself cost hundreds of microseconds on NVIDIA and distort what is measured). */
 void pv_render_trace_submit(struct pv_gpu_context *ctx, struct pv_render_queue *queue,
                             VkFence fence, const struct pv_render_trace_times *times);
+/* Before device and its fences are destroyed: the tracer lets go of them. vkDestroyFence
+ * does the same for its fence through the handler pv_render_trace_init_dispatch installs
+ * (when PV_TRACE_DIR is set, after the forwarders). */
+void pv_render_trace_forget_device(struct pv_gpu_context *ctx, VkDevice device);
+struct pv_venus_handlers;
+void pv_render_trace_init_dispatch(struct pv_venus_handlers *h);
 
 #endif

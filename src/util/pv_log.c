@@ -39,8 +39,10 @@ static unsigned parse_list(const char *list, const struct pv_flag_name *names, s
 
 static void read_env(void)
 {
-   static const struct pv_flag_name debug_names[] = {
-         {"protocol", PV_DEBUG_PROTOCOL}, {"vtest", PV_DEBUG_VTEST}, {"ring", PV_DEBUG_RING}};
+   static const struct pv_flag_name debug_names[] = {{"protocol", PV_DEBUG_PROTOCOL},
+                                                     {"vtest", PV_DEBUG_VTEST},
+                                                     {"ring", PV_DEBUG_RING},
+                                                     {"validate", PV_DEBUG_VALIDATE}};
    static const struct pv_flag_name perf_names[] = {
          {"no_spin", PV_PERF_NO_SPIN},
          {"no_lazy_wake", PV_PERF_NO_LAZY_WAKE},

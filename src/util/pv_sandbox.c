@@ -191,8 +191,10 @@ bool pv_sandbox_enter(enum pv_sandbox_mode mode, const char *who)
    struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO | SA_NODEFER};
    sigemptyset(&sa.sa_mask);
    struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};
+   /* TSYNC: threads the host driver started before (a ready worker loads it first) are
+    * confined too, not only this one and those started later. */
    if (sigaction(SIGSYS, &sa, NULL) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+       syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0) {
       pv_error("%s: cannot install the worker sandbox: %s (PV_SANDBOX=off runs without it)", who,
                strerror(errno));
       return false;

@@ -17,9 +17,9 @@ enum pv_sandbox_mode {
 };
 enum pv_sandbox_mode pv_sandbox_mode_from_env(void);
 
-/* Confines the calling process (every thread it starts later inherits it; call it while
- * single-threaded). who names the guest in the log line a refused call writes before the
- * process dies of SIGSYS. false (logged) when the kernel refuses the filter. */
+/* Confines the calling process: every thread it has (those a host driver started too) and
+ * every thread it starts later. who names the guest in the log line a refused call writes
+ * before the process dies of SIGSYS. false (logged) when the kernel refuses the filter. */
 bool pv_sandbox_enter(enum pv_sandbox_mode mode, const char *who);
 
 #endif

@@ -63,6 +63,7 @@ PV_VIRGL_EXPORT int virgl_renderer_init(void *cookie, int flags,
       pv_virgl.cookie = cookie;
       pv_virgl.cb = cb;
       pv_virgl.initialized = true;
+      pv_virgl_pool_init();
    }
    pthread_mutex_unlock(&pv_virgl.lock);
    return ret;
@@ -101,6 +102,7 @@ PV_VIRGL_EXPORT void virgl_renderer_reset(void)
 PV_VIRGL_EXPORT void virgl_renderer_cleanup(void *cookie)
 {
    pthread_mutex_lock(&pv_virgl.lock);
+   pv_virgl_pool_finish();
    if (pv_virgl.gpu) {
       forget_everything(true);
       pv_hash_finish(&pv_virgl.resources);
@@ -267,6 +269,7 @@ PV_VIRGL_EXPORT void virgl_renderer_poll(void)
    if (pv_virgl.initialized) {
       pv_hash_foreach(&pv_virgl.contexts, poll_context, NULL);
       pv_virgl_global_poll();
+      pv_virgl_pool_fill();
       pv_virgl_reap(false);
    }
    pthread_mutex_unlock(&pv_virgl.lock);

@@ -51,6 +51,28 @@ struct pv_virgl_global_fence {
    uint64_t seq;
 };
 
+/* A worker process started before any context is given to it (pv_virgl_pool.c). */
+struct pv_virgl_worker {
+   pid_t pid;
+   int control_fd, events_fd; /* events_fd is in the epoll set from the start */
+   struct pv_wire_shared *shared;
+   bool ready; /* its first byte came: the host instance is prepared */
+   bool gone;  /* its sockets closed (fds closed here): waits to be reaped */
+   uint64_t started_ns;
+   uint64_t ready_ns;
+};
+
+/* Ready workers waiting for contexts (PEARVISOR_VIRGL_READY of them). */
+#define PV_VIRGL_READY_MAX     8
+#define PV_VIRGL_READY_DEFAULT 1
+struct pv_virgl_pool {
+   unsigned size;  /* how many to keep */
+   unsigned count; /* workers[0..count) */
+   struct pv_virgl_worker workers[PV_VIRGL_READY_MAX];
+   unsigned failures;      /* workers in a row that died waiting */
+   uint64_t next_start_ns; /* back-off after failures: none started before this */
+};
+
 /* A worker that has been told to stop and not yet reaped. */
 struct pv_virgl_dying {
    pid_t pid;
@@ -71,6 +93,7 @@ struct pv_virgl {
    size_t global_count, global_capacity;
    struct pv_virgl_dying *dying;
    size_t dying_count, dying_capacity;
+   struct pv_virgl_pool pool;
    uint32_t unsupported_logged; /* bit per PV_VIRGL_GL_* call logged once */
 };
 
@@ -88,12 +111,32 @@ void pv_virgl_resources_orphan(uint32_t ctx_id);
 /* pv_virgl_context.c, all under pv_virgl.lock. */
 /* Finds pearvisor-virgl-worker next to this library (or at $PEARVISOR_VIRGL_WORKER). */
 bool pv_virgl_find_worker(char *path, size_t size);
-/* Starts the context's worker. false (logged) when it cannot. */
+/* Gives the context a worker: a ready one, else one started for it. false (logged) when it
+ * cannot. */
 bool pv_virgl_context_start(struct pv_virgl_context *c);
 /* Closes the worker's sockets (it frees everything and exits) and queues it for reaping. */
 void pv_virgl_context_stop(struct pv_virgl_context *c);
 /* Reaps stopped workers; with wait, waits for all of them (killing stragglers). */
 void pv_virgl_reap(bool wait);
+/* Queues a worker whose sockets are closed for reaping: killed after grace_ns (0: now). */
+void pv_virgl_queue_dying(pid_t pid, uint64_t grace_ns);
+
+/* pv_virgl_pool.c, all under pv_virgl.lock. */
+/* Starts a worker (pv_virgl_wire.h): it prepares a host instance, then waits for START.
+ * false (logged) when it cannot. */
+bool pv_virgl_worker_start(struct pv_virgl_worker *w);
+/* Closes a worker's sockets and mapping and queues it to be killed and reaped. */
+void pv_virgl_worker_discard(struct pv_virgl_worker *w);
+/* Reads PEARVISOR_VIRGL_READY and starts that many ready workers (init). */
+void pv_virgl_pool_init(void);
+/* Notes workers that became ready, reaps and replaces those that died (after a back-off
+ * when they keep dying), tops the pool up. On every poll, and after a context took one. */
+void pv_virgl_pool_fill(void);
+/* A worker of the pool, taken out of it: a ready one, else the one that has been getting
+ * ready the longest (w->ready false). false when the pool is empty. */
+bool pv_virgl_pool_take(struct pv_virgl_worker *w);
+/* Kills and reaps every worker in the pool (cleanup). */
+void pv_virgl_pool_finish(void);
 /* Sends one request; a dead worker marks the context lost (logged). */
 bool pv_virgl_context_send(struct pv_virgl_context *c, uint32_t op, const void *payload,
                            uint32_t size);

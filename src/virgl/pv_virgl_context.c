@@ -1,17 +1,15 @@
-/* A guest context of the library: the worker process that runs it, the requests it is
- * sent, the fences it retires, and what is left when it dies. Everything here runs under
- * pv_virgl.lock, except pv_virgl_context_send and pv_virgl_context_create_blob, which the
- * VMM serializes per context. */
+/* A guest context of the library: the worker process that runs it (pv_virgl_pool.c starts
+ * them), the requests it is sent, the fences it retires, and what is left when it dies.
+ * Everything here runs under pv_virgl.lock, except pv_virgl_context_send and
+ * pv_virgl_context_create_blob, which the VMM serializes per context. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,8 +20,6 @@
 #include "util/pv_socket.h"
 #include "virgl/pv_virgl.h"
 
-extern char **environ;
-
 /* How long a worker has to free everything and exit once its sockets close. */
 #define PV_VIRGL_STOP_GRACE_NS (5ull * 1000000000ull)
 /* How long a worker whose sockets closed gets to become reapable: 20 x 5 ms. */
@@ -31,9 +27,6 @@ extern char **environ;
 #define PV_VIRGL_EXIT_STEP_US 5000
 /* How long a blob reply may take: the worker runs everything sent before it first. */
 #define PV_VIRGL_REPLY_TIMEOUT_MS 10000
-/* The worker's fds are moved at least this high before spawning, so that the dup2s onto
- * fds 3..5 can never overwrite one another. */
-#define PV_VIRGL_SPAWN_FD_BASE 16
 
 bool pv_virgl_find_worker(char *path, size_t size)
 {
@@ -63,80 +56,50 @@ bool pv_virgl_find_worker(char *path, size_t size)
    return true;
 }
 
-static int move_high(int fd)
+/* The context's first request: the worker serves this context from now on. false when the
+ * worker is gone. */
+static bool send_start(const struct pv_virgl_worker *w, const char *name)
 {
-   int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, PV_VIRGL_SPAWN_FD_BASE);
-   if (fd >= 0)
-      close(fd);
-   return high;
-}
-
-/* Starts the worker with control, events and shared on fds 3, 4, 5 and nothing else of the
- * VMM's: no other fd, not its signal mask or handlers, not its process group (a Ctrl-C for
- * the VMM reaches the worker as the end of its socket, after the VMM has let go). */
-static pid_t spawn_worker(char *name, int control, int events, int shared)
-{
-   posix_spawn_file_actions_t actions;
-   posix_spawnattr_t attr;
-   sigset_t none, all;
-   sigemptyset(&none);
-   sigfillset(&all);
-   posix_spawn_file_actions_init(&actions);
-   posix_spawn_file_actions_adddup2(&actions, control, PV_WIRE_FD_CONTROL);
-   posix_spawn_file_actions_adddup2(&actions, events, PV_WIRE_FD_EVENTS);
-   posix_spawn_file_actions_adddup2(&actions, shared, PV_WIRE_FD_SHARED);
-   posix_spawn_file_actions_addclosefrom_np(&actions, PV_WIRE_FD_SHARED + 1);
-   posix_spawnattr_init(&attr);
-   posix_spawnattr_setsigmask(&attr, &none);
-   posix_spawnattr_setsigdefault(&attr, &all);
-   posix_spawnattr_setpgroup(&attr, 0);
-   posix_spawnattr_setflags(&attr,
-                            POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-   char *argv[] = {pv_virgl.worker_path, name, NULL};
-   pid_t pid = -1;
-   int err = posix_spawn(&pid, pv_virgl.worker_path, &actions, &attr, argv, environ);
-   posix_spawnattr_destroy(&attr);
-   posix_spawn_file_actions_destroy(&actions);
-   if (err) {
-      pv_error("%s: cannot start %s: %s", name, pv_virgl.worker_path, strerror(err));
-      return -1;
-   }
-   return pid;
+   struct pv_wire_start start = {{0}};
+   snprintf(start.name, sizeof(start.name), "%s", name);
+   struct pv_wire_header h = {.op = PV_WIRE_START, .size = sizeof(start)};
+   struct iovec iov[2] = {{&h, sizeof(h)}, {&start, sizeof(start)}};
+   return pv_socket_send(w->control_fd, iov, 2, -1);
 }
 
 bool pv_virgl_context_start(struct pv_virgl_context *c)
 {
-   int control[2] = {-1, -1}, events[2] = {-1, -1};
-   int shared = pv_os_memfd_create("pearvisor-virgl-fences", sizeof(*c->shared));
-   bool ok = shared >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, control) == 0 &&
-             socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, events) == 0;
-   c->control_fd = control[0];
-   c->events_fd = events[0];
-   c->shared = ok ? pv_os_map_shared(shared, sizeof(*c->shared)) : NULL;
-   int worker_control = move_high(control[1]), worker_events = move_high(events[1]);
-   shared = move_high(shared);
-   c->pid = c->shared && worker_control >= 0 && worker_events >= 0 && shared >= 0
-                  ? spawn_worker(c->name, worker_control, worker_events, shared)
-                  : -1;
-   if (worker_control >= 0)
-      close(worker_control);
-   if (worker_events >= 0)
-      close(worker_events);
-   if (shared >= 0)
-      close(shared);
-   struct epoll_event ev = {.events = EPOLLIN, .data.u32 = c->ctx_id};
-   if (c->pid < 0 || fcntl(c->events_fd, F_SETFL, O_NONBLOCK) != 0 ||
-       epoll_ctl(pv_virgl.epoll_fd, EPOLL_CTL_ADD, c->events_fd, &ev) != 0) {
-      if (c->pid < 0)
-         pv_error("%s: no worker process: %s", c->name, strerror(errno));
-      pv_virgl_context_stop(c);
-      return false;
+   struct pv_virgl_worker w;
+   bool pooled;
+   for (;;) {
+      pooled = pv_virgl_pool_take(&w);
+      if (!pooled && !pv_virgl_worker_start(&w)) {
+         pv_error("%s: no worker process", c->name);
+         return false;
+      }
+      if (send_start(&w, c->name))
+         break;
+      /* Died between the pool's look and now: the next one, or one of its own. */
+      pv_virgl_worker_discard(&w);
+      if (!pooled) {
+         pv_error("%s: its worker %d died before it started", c->name, (int)w.pid);
+         return false;
+      }
    }
-   pv_info("%s: served by worker %d", c->name, (int)c->pid);
+   c->pid = w.pid;
+   c->control_fd = w.control_fd;
+   c->events_fd = w.events_fd;
+   c->shared = w.shared;
+   pv_info("%s: served by worker %d (%s)", c->name, (int)c->pid,
+           !pooled   ? "started for it"
+           : w.ready ? "a ready one"
+                     : "one of the pool, still getting ready");
+   /* Replaces the one taken; the spawn is all it costs here. */
+   pv_virgl_pool_fill();
    return true;
 }
 
-static void queue_dying(pid_t pid, uint64_t grace_ns)
+void pv_virgl_queue_dying(pid_t pid, uint64_t grace_ns)
 {
    if (pv_virgl.dying_count == pv_virgl.dying_capacity) {
       size_t capacity = pv_virgl.dying_capacity ? 2 * pv_virgl.dying_capacity : 8;
@@ -164,7 +127,7 @@ void pv_virgl_context_stop(struct pv_virgl_context *c)
    c->control_fd = c->events_fd = -1;
    c->shared = NULL;
    if (c->pid > 0)
-      queue_dying(c->pid, c->lost ? 0 : PV_VIRGL_STOP_GRACE_NS);
+      pv_virgl_queue_dying(c->pid, c->lost ? 0 : PV_VIRGL_STOP_GRACE_NS);
    c->pid = -1;
    c->lost = true;
    /* Its global fences wait for nothing now (the id may come back as a new context). */

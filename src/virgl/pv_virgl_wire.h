@@ -1,13 +1,19 @@
 /* What the library (in the VMM's process) and a context worker (pearvisor-virgl-worker, one
  * process per guest context) say to each other.
  *
- * The library starts the worker with three fds in fixed places. On the control socket it
- * sends requests, each a header and a payload; the worker runs them in the order sent, so a
- * fence or a blob request sees every command stream before it. Only CREATE_BLOB is
- * answered. Retired fences travel through a shared page the worker writes and the library
- * reads (treating every value as untrusted); the worker then writes a byte to the events
- * socket, whose library end is the context's poll fd. A dead worker closes both sockets,
- * which the library sees as end-of-file. */
+ * The library starts the worker, with no arguments, with three fds in fixed places, before
+ * it knows the context: the worker loads the host driver and prepares a host instance
+ * (pv_gpu_prepare), confines itself, and writes one byte to the events socket to say it is
+ * ready (unless START is waiting already: a worker started for a context says nothing). The
+ * library keeps a few such ready workers (PEARVISOR_VIRGL_READY) and hands one
+ * to each new context, or starts one for it when none is ready. Its first request on the
+ * control socket is START, which names the context; then come the context's requests, each
+ * a header and a payload; the worker runs them in the order sent, so a fence or a blob
+ * request sees every command stream before it. Only CREATE_BLOB is answered. Retired fences
+ * travel through a shared page the worker writes and the library reads (treating every value
+ * as untrusted); the worker then writes a byte to the events socket, whose library end is
+ * the context's poll fd. A dead worker closes both sockets, which the library sees as
+ * end-of-file. */
 #ifndef PV_VIRGL_WIRE_H
 #define PV_VIRGL_WIRE_H
 
@@ -31,6 +37,7 @@ enum pv_wire_op {
    PV_WIRE_UNREF,        /* struct pv_wire_resource */
    PV_WIRE_ATTACH,       /* struct pv_wire_resource */
    PV_WIRE_DETACH,       /* struct pv_wire_resource */
+   PV_WIRE_START,        /* struct pv_wire_start: the first request, and only the first */
 };
 
 struct pv_wire_header {
@@ -66,6 +73,11 @@ struct pv_wire_blob_reply {
 
 struct pv_wire_resource {
    uint32_t res_id;
+};
+
+/* The context the worker serves from now on. */
+struct pv_wire_start {
+   char name[64]; /* for log lines: printable, NUL-terminated */
 };
 
 /* Written only by the worker. */

@@ -1,14 +1,17 @@
 /* pearvisor-virgl-worker: one guest context of libvirglrenderer.so.1 in a process of its
  * own. The VMM's process never parses a guest's command streams; a bug a guest reaches in
  * the decoder or the host driver ends this process, and the VMM, its other contexts and its
- * other guests carry on. The library starts it (pv_virgl_wire.h has the conversation); it
- * serves until the library closes the control socket, then frees everything and exits. */
+ * other guests carry on. The library starts it before it knows the context
+ * (pv_virgl_wire.h has the conversation): it prepares the host instance, says it is ready,
+ * is told its context, serves it until the library closes the control socket, then frees
+ * everything and exits. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,7 +28,7 @@
 #define PV_WORKER_TEARDOWN_LIMIT_S 3
 
 struct pv_worker {
-   const char *name; /* the context's, from the library */
+   char name[sizeof(struct pv_wire_start)]; /* the context's, from the library */
    struct pv_gpu *gpu;
    struct pv_gpu_context *ctx;
    struct pv_wire_shared *shared;
@@ -209,40 +212,79 @@ static bool fd_open(int fd)
    return fcntl(fd, F_GETFD) >= 0;
 }
 
+/* The first request names the context. false when the library let go of us first (a ready
+ * worker no context took) or sent something else (logged). */
+static bool read_start(struct pv_worker *w)
+{
+   struct pv_wire_header h;
+   if (!read_request(w, &h))
+      return false;
+   if (h.op != PV_WIRE_START || h.size != sizeof(struct pv_wire_start) ||
+       !memchr(w->payload, '\0', h.size)) {
+      pv_error("the first request is %u (%u bytes), not START; stopping", h.op, h.size);
+      return false;
+   }
+   memcpy(w->name, w->payload, sizeof(w->name));
+   return true;
+}
+
 int main(int argc, char **argv)
 {
    pv_log_init("pearvisor-virgl-worker");
-   if (argc != 2 || strcmp(argv[1], "--help") == 0 || !fd_open(PV_WIRE_FD_CONTROL) ||
-       !fd_open(PV_WIRE_FD_EVENTS) || !fd_open(PV_WIRE_FD_SHARED)) {
+   if (argc != 1 || !fd_open(PV_WIRE_FD_CONTROL) || !fd_open(PV_WIRE_FD_EVENTS) ||
+       !fd_open(PV_WIRE_FD_SHARED)) {
       static const char usage[] =
-            "usage: pearvisor-virgl-worker NAME\n"
+            "usage: pearvisor-virgl-worker\n"
             "Serves one guest context for PearVisor's libvirglrenderer.so.1, which starts it\n"
             "with its sockets on fds 3 and 4 and its fence page on fd 5. Not for running by "
             "hand.\n";
       fputs(usage, stderr);
       return 2;
    }
-   /* Confined before the first request is read. */
-   if (!pv_sandbox_enter(pv_sandbox_mode_from_env(), argv[1]))
-      return 1;
-   struct pv_worker w = {.name = argv[1]};
+   struct pv_worker w = {.name = ""};
    w.shared = pv_os_map_shared(PV_WIRE_FD_SHARED, sizeof(*w.shared));
    close(PV_WIRE_FD_SHARED);
    const struct pv_gpu_options options = {.version = PV_GPU_OPTIONS_VERSION};
+   w.gpu = w.shared ? pv_gpu_create(&options) : NULL;
+   if (!w.gpu) {
+      pv_error("cannot set up the renderer; exiting");
+      return 1;
+   }
+   /* Outside the sandbox, like any program loading a driver, and before any guest: the
+    * library hands a ready worker to its next context. One that cannot prepare (logged)
+    * leaves the host instance to the guest's vkCreateInstance, as without. */
+   pv_gpu_prepare(w.gpu);
+   /* Confined before the first request is read, the driver's threads too. */
+   char who[48];
+   snprintf(who, sizeof(who), "virgl worker %d", (int)getpid());
+   if (!pv_sandbox_enter(pv_sandbox_mode_from_env(), who))
+      return 1;
+   /* Ready, says the first byte, to a library that keeps us in its pool. One that started us
+    * for a context sent START at once: then nothing is said, or the byte would wake the
+    * VMM for a fence that is not there. */
+   struct pollfd start_sent = {.fd = PV_WIRE_FD_CONTROL, .events = POLLIN};
+   w.page_changed = poll(&start_sent, 1, 0) == 0;
+   notify(&w);
+   if (!read_start(&w)) {
+      pv_gpu_destroy(w.gpu);
+      free(w.payload);
+      return 0;
+   }
+   /* The process name (its first 15 bytes) tells ps and top which context this is. */
+   prctl(PR_SET_NAME, w.name, 0, 0, 0);
    const struct pv_gpu_context_desc desc = {
          .capset_id = PV_GPU_CAPSET_VENUS,
-         .debug_name = argv[1],
+         .debug_name = w.name,
          .flags = PV_GPU_CONTEXT_POLL_FENCES,
          .fence_retired = fence_retired,
          .fence_data = &w,
    };
-   w.gpu = w.shared ? pv_gpu_create(&options) : NULL;
-   w.ctx = w.gpu ? pv_gpu_context_create(w.gpu, &desc) : NULL;
+   w.ctx = pv_gpu_context_create(w.gpu, &desc);
    if (!w.ctx) {
-      pv_error("%s: cannot set up the context; exiting", argv[1]);
+      pv_error("%s: cannot set up the context; exiting", w.name);
       return 1;
    }
-   w.watchdog = pv_watchdog_start(PV_WIRE_FD_CONTROL, argv[1], cancel_context, w.ctx);
+   w.watchdog = pv_watchdog_start(PV_WIRE_FD_CONTROL, w.name, cancel_context, w.ctx);
    serve(&w);
    pv_watchdog_arm_exit(w.watchdog, PV_WORKER_TEARDOWN_LIMIT_S);
    pv_gpu_context_destroy(w.ctx);

@@ -1,5 +1,6 @@
 /* The vtest server: listens on a UNIX socket and serves each client in a worker process of
- * its own (or a thread, with --no-fork), so one guest cannot touch another's memory. */
+ * its own (or a thread, with --no-fork), so one guest cannot touch another's memory; with
+ * --ready, one of a pool of workers that prepared the host instance before it came. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,10 +20,8 @@
 #include "util/pv_log.h"
 #include "vtest/pv_vtest.h"
 #include "vtest/pv_vtest_conn.h"
-
-/* A worker whose teardown takes longer (a GPU still running a guest's endless shader) exits:
- * the kernel and the driver reclaim what it held. */
-#define PV_VTEST_TEARDOWN_LIMIT_S 3
+#include "vtest/pv_vtest_pool.h"
+#include "vtest/pv_vtest_worker.h"
 
 static volatile sig_atomic_t stop_requested, child_exited;
 
@@ -35,10 +33,9 @@ static void on_signal(int sig)
       stop_requested = 1;
 }
 
-/* The signals the accept loop handles. They stay blocked except inside ppoll(), so one that
- * arrives between checking the flags and waiting cannot be lost. */
-static const int handled_signals[] = {SIGINT, SIGTERM, SIGCHLD};
-#define PV_VTEST_HANDLED_SIGNALS (sizeof(handled_signals) / sizeof(handled_signals[0]))
+/* The signals the accept loop handles (pv_vtest_server_signals) stay blocked except inside
+ * ppoll(), so one that arrives between checking the flags and waiting cannot be lost. */
+#define PV_VTEST_HANDLED_SIGNALS PV_VTEST_SERVER_SIGNAL_COUNT
 
 /* A --no-fork client. The thread serves (and closes) its own dup of the socket; the
  * server's copy lets it shut the connection down at exit without racing that close. */
@@ -57,7 +54,8 @@ struct pv_vtest_server {
    int listen_fd;
    struct pv_gpu *gpu; /* --no-fork: one renderer shared by every client */
    struct pv_vtest_client *clients;
-   sigset_t old_mask;
+   struct pv_vtest_worker_env worker_env; /* its mask: the one from before install_signals */
+   struct pv_vtest_pool pool;
    struct sigaction old_actions[PV_VTEST_HANDLED_SIGNALS];
 };
 
@@ -161,50 +159,33 @@ static void join_clients(struct pv_vtest_server *server, bool all)
    }
 }
 
+/* A worker forked for this client, which loads the host driver itself (the only way without
+ * a pool, and the way when no ready worker is there: a guest never waits for the pool). */
 static void serve_in_worker(struct pv_vtest_server *server, int fd)
 {
-   pid_t server_pid = getpid();
    pid_t pid = fork();
    if (pid != 0) {
       if (pid < 0)
          pv_error("cannot fork a worker: %s; dropping the client", strerror(errno));
+      else
+         pv_info("client served by new worker %d%s", (int)pid,
+                 server->pool.size ? " (no ready worker)" : "");
       close(fd);
       return;
    }
-   /* The worker: it stops on SIGINT/SIGTERM like any process, and never outlives its
-    * server, so stopping the server stops every guest's worker. */
-   for (size_t i = 0; i < PV_VTEST_HANDLED_SIGNALS; i++)
-      signal(handled_signals[i], SIG_DFL);
-   pthread_sigmask(SIG_SETMASK, &server->old_mask, NULL);
-   close(server->listen_fd);
-   prctl(PR_SET_PDEATHSIG, SIGKILL);
-   if (getppid() != server_pid)
-      _exit(1); /* the server died before prctl() took effect */
-   /* Confined before the first guest byte is read. */
-   char who[48];
-   snprintf(who, sizeof(who), "vtest worker %d", (int)getpid());
-   if (!pv_sandbox_enter(server->options->sandbox, who)) {
-      close(fd);
+   if (!pv_vtest_worker_enter(&server->worker_env, fd))
       _exit(1);
-   }
-   const struct pv_gpu_options gpu_options = {.version = PV_GPU_OPTIONS_VERSION};
-   struct pv_gpu *gpu = pv_gpu_create(&gpu_options);
-   if (!gpu) {
-      pv_error("worker: cannot create the renderer; dropping the client");
-      close(fd);
-      _exit(1);
-   }
-   pv_vtest_conn_serve(gpu, fd, server->options->print_stats, PV_VTEST_TEARDOWN_LIMIT_S);
-   pv_gpu_destroy(gpu);
-   _exit(0);
+   pv_vtest_worker_serve(&server->worker_env, NULL, fd);
 }
 
-/* The server's only children are its workers. */
-static void reap_workers(void)
+/* The server's only children are its workers, ready or serving. */
+static void reap_workers(struct pv_vtest_server *server)
 {
    int status;
    pid_t pid;
    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (pv_vtest_pool_reaped(&server->pool, pid, status))
+         continue;
       if (WIFSIGNALED(status))
          pv_error("worker %d was killed by signal %d", (int)pid, WTERMSIG(status));
       else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
@@ -225,7 +206,7 @@ static void accept_one(struct pv_vtest_server *server)
    }
    if (server->options->no_fork)
       serve_in_thread(server, fd);
-   else
+   else if (!pv_vtest_pool_hand_off(&server->pool, fd))
       serve_in_worker(server, fd);
 }
 
@@ -236,10 +217,10 @@ static void install_signals(struct pv_vtest_server *server)
    struct sigaction sa = {.sa_handler = on_signal};
    sigemptyset(&sa.sa_mask);
    for (size_t i = 0; i < PV_VTEST_HANDLED_SIGNALS; i++) {
-      sigaddset(&block, handled_signals[i]);
-      sigaction(handled_signals[i], &sa, &server->old_actions[i]);
+      sigaddset(&block, pv_vtest_server_signals[i]);
+      sigaction(pv_vtest_server_signals[i], &sa, &server->old_actions[i]);
    }
-   pthread_sigmask(SIG_BLOCK, &block, &server->old_mask);
+   pthread_sigmask(SIG_BLOCK, &block, &server->worker_env.mask);
    /* Writes to a guest that left fail with EPIPE instead of killing the server. */
    signal(SIGPIPE, SIG_IGN);
 }
@@ -247,13 +228,21 @@ static void install_signals(struct pv_vtest_server *server)
 static void restore_signals(struct pv_vtest_server *server)
 {
    for (size_t i = 0; i < PV_VTEST_HANDLED_SIGNALS; i++)
-      sigaction(handled_signals[i], &server->old_actions[i], NULL);
-   pthread_sigmask(SIG_SETMASK, &server->old_mask, NULL);
+      sigaction(pv_vtest_server_signals[i], &server->old_actions[i], NULL);
+   pthread_sigmask(SIG_SETMASK, &server->worker_env.mask, NULL);
 }
 
 int pv_vtest_serve(const struct pv_vtest_options *options)
 {
-   struct pv_vtest_server server = {.options = options, .listen_fd = -1};
+   struct pv_vtest_server server = {
+         .options = options,
+         .listen_fd = -1,
+         .worker_env = {.options = options, .server_pid = getpid()},
+   };
+   /* Ready workers are forked from this process, which therefore never loads a driver:
+    * forking a process that has (its threads, locks, device fds) is not safe. --no-fork
+    * loads one here, so it has no pool. */
+   pv_vtest_pool_init(&server.pool, &server.worker_env, options->no_fork ? 0 : options->ready);
    int status = 1;
    /* --stats asks for info lines; an explicit PV_LOG still decides. */
    if (options->print_stats && !getenv("PV_LOG"))
@@ -271,26 +260,35 @@ int pv_vtest_serve(const struct pv_vtest_options *options)
          goto out_listen;
       }
    }
-   pv_info("serving vtest on %s (%s)", options->socket_path,
-           options->no_fork ? "one process" : "a worker process per client");
+   pv_info("serving vtest on %s (%s, %u ready)", options->socket_path,
+           options->no_fork ? "one process" : "a worker process per client", server.pool.size);
 
-   sigset_t wait_mask = server.old_mask;
+   sigset_t wait_mask = server.worker_env.mask;
    for (size_t i = 0; i < PV_VTEST_HANDLED_SIGNALS; i++)
-      sigdelset(&wait_mask, handled_signals[i]);
+      sigdelset(&wait_mask, pv_vtest_server_signals[i]);
+   pv_vtest_pool_fill(&server.pool);
    while (!stop_requested) {
-      struct pollfd p = {.fd = server.listen_fd, .events = POLLIN};
-      int ready = ppoll(&p, 1, NULL, &wait_mask);
+      struct pollfd p[1 + PV_VTEST_READY_MAX] = {{.fd = server.listen_fd, .events = POLLIN}};
+      size_t channels = pv_vtest_pool_poll_fds(&server.pool, p + 1);
+      int timeout_ms = pv_vtest_pool_timeout_ms(&server.pool);
+      struct timespec timeout = {.tv_sec = timeout_ms / 1000,
+                                 .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
+      int ready = ppoll(p, 1 + channels, timeout_ms < 0 ? NULL : &timeout, &wait_mask);
       int wait_errno = errno;
       if (child_exited) {
          child_exited = 0;
-         reap_workers();
+         reap_workers(&server);
       }
       if (ready < 0 && wait_errno != EINTR) {
          pv_error("poll: %s", strerror(wait_errno));
          break;
       }
-      if (ready > 0 && !stop_requested)
+      if (ready > 0)
+         pv_vtest_pool_handle(&server.pool, p + 1, channels);
+      if (ready > 0 && p[0].revents && !stop_requested)
          accept_one(&server);
+      if (!stop_requested)
+         pv_vtest_pool_fill(&server.pool);
       if (options->no_fork)
          join_clients(&server, false);
    }
@@ -303,7 +301,8 @@ out_listen:
    close(server.listen_fd);
    unlink(options->socket_path);
 out_signals:
-   reap_workers();
+   pv_vtest_pool_finish(&server.pool);
+   reap_workers(&server);
    restore_signals(&server);
    return status;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end: recorded hostile vtest client streams neither crash nor strand their worker.
 
-One `pearvisor serve` for all streams. For each DATA_DIR/*.bin stream: connect, write it all,
+One `pearvisor serve` (with its default pool of ready workers) for all streams. For each
+DATA_DIR/*.bin stream: connect, write it all,
 hold the connection (draining, never blocking on, what the server sends), close, and check the
 worker process that served it: not killed by a signal and no non-zero exit, no sanitizer
 report, gone within 5 s of the close, a fatal context for the protocol violations, next to no
@@ -37,11 +38,13 @@ STREAMS = {
 }
 EXIT_LIMIT_S = 5.0       # the worker must be gone this long after the close
 TEARDOWN_GAVE_UP = 3     # a worker's exit status when its teardown passed its deadline
-WORKER_APPEAR_S = 5.0    # how long a new worker may take to show in /proc
+WORKER_APPEAR_S = 5.0    # how long the server may take to log which worker serves a client
 CPU_WINDOW = (1.0, 3.0)  # seconds after the write: idle-rings' CPU is measured in between
 CPU_LIMIT_PCT = 10.0
 SANITIZER = re.compile(r'ERROR: AddressSanitizer|runtime error:')
 CLK_TCK = os.sysconf('SC_CLK_TCK')
+# The server's info line naming a client's worker: one of the pool, or one forked for it.
+SERVED = re.compile(r'client served by (?:ready|new) worker (\d+)')
 
 
 def proc_stat(pid):
@@ -141,13 +144,21 @@ def death_line(output, pid):
             int(match.group(3)) if match.group(3) else None)
 
 
-def wait_probe_worker(spid, appear_s=1.0):
-    """Waits until the worker of the server's start-up probe connection (if it shows) is gone."""
-    deadline = time.monotonic() + appear_s
-    while time.monotonic() < deadline and not children(spid):
+def served_by(server, log_start, wait_s):
+    """The worker the server handed its next client after log_start, or None."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        match = SERVED.search(server.output()[log_start:])
+        if match or time.monotonic() >= deadline:
+            return int(match.group(1)) if match else None
         time.sleep(0.005)
+
+
+def wait_probe_worker(server, appear_s=1.0):
+    """Waits until the worker of the server's start-up probe connection (if it shows) is gone."""
+    pid = served_by(server, 0, appear_s)
     deadline = time.monotonic() + EXIT_LIMIT_S
-    while time.monotonic() < deadline and any(running_child(p, spid) for p in children(spid)):
+    while pid and time.monotonic() < deadline and running_child(pid, server.proc.pid):
         time.sleep(0.01)
 
 
@@ -180,7 +191,6 @@ def run_stream(server, name, data, hold_s, want_fatal, measure_cpu, killed_by_us
     res = Result(name)
     spid = server.proc.pid
     log_start = len(server.output())
-    before = children(spid)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(5)
     try:
@@ -191,15 +201,9 @@ def run_stream(server, name, data, hold_s, want_fatal, measure_cpu, killed_by_us
         return res
     sock.setblocking(False)
     try:
-        deadline = time.monotonic() + WORKER_APPEAR_S
-        while time.monotonic() < deadline and res.pid is None:
-            new = children(spid) - before
-            if new:
-                res.pid = min(new)
-            else:
-                time.sleep(0.005)
+        res.pid = served_by(server, log_start, WORKER_APPEAR_S)
         if res.pid is None:
-            res.fail('no worker process appeared within %.0f s' % WORKER_APPEAR_S)
+            res.fail('no worker named for the client within %.0f s' % WORKER_APPEAR_S)
         if not write_all(sock, data, 5):
             res.fail('the server did not take the whole stream within 5 s')
         written = time.monotonic()
@@ -301,10 +305,11 @@ def main():
     failures = []
     killed_by_us = set()
     seen_workers = set()
+    # --stats: per-context stats, and the info lines naming each client's worker.
     server = Server(pearvisor, host_icd, ['--stats'])
     # Server() probes the socket with a connection of its own, and the worker serving it may
     # be forked after the probe returned: let it come and go so it cannot pass for a stream's.
-    wait_probe_worker(server.proc.pid)
+    wait_probe_worker(server)
     started = time.monotonic()
     try:
         for name, (hold_s, want_fatal, measure_cpu) in STREAMS.items():

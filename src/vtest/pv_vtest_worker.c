@@ -1,0 +1,83 @@
+/* The vtest server's worker processes: setting up a forked child, serving its one client,
+ * and a ready worker's wait for a client with the host instance already prepared. */
+#include "vtest/pv_vtest_worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "util/pv_log.h"
+#include "util/pv_socket.h"
+#include "vtest/pv_vtest_conn.h"
+
+/* A worker whose teardown takes longer (a GPU still running a guest's endless shader) exits:
+ * the kernel and the driver reclaim what it held. */
+#define PV_VTEST_TEARDOWN_LIMIT_S 3
+
+const int pv_vtest_server_signals[PV_VTEST_SERVER_SIGNAL_COUNT] = {SIGINT, SIGTERM, SIGCHLD};
+
+bool pv_vtest_worker_enter(const struct pv_vtest_worker_env *env, int keep_fd)
+{
+   /* The worker stops on SIGINT/SIGTERM like any process, and never outlives its server, so
+    * stopping the server stops every guest's worker. */
+   for (size_t i = 0; i < PV_VTEST_SERVER_SIGNAL_COUNT; i++)
+      signal(pv_vtest_server_signals[i], SIG_DFL);
+   pthread_sigmask(SIG_SETMASK, &env->mask, NULL);
+   /* The listening socket, other workers' channels, other clients: none of this one's
+    * business. */
+   if (keep_fd > STDERR_FILENO + 1)
+      close_range(STDERR_FILENO + 1, (unsigned)keep_fd - 1, 0);
+   close_range((unsigned)keep_fd + 1, ~0u, 0);
+   prctl(PR_SET_PDEATHSIG, SIGKILL);
+   return getppid() == env->server_pid; /* else the server died before prctl() took effect */
+}
+
+_Noreturn void pv_vtest_worker_serve(const struct pv_vtest_worker_env *env, struct pv_gpu *gpu,
+                                     int fd)
+{
+   /* Confined before the first guest byte is read. */
+   char who[48];
+   snprintf(who, sizeof(who), "vtest worker %d", (int)getpid());
+   if (!pv_sandbox_enter(env->options->sandbox, who)) {
+      close(fd);
+      _exit(1);
+   }
+   const struct pv_gpu_options gpu_options = {.version = PV_GPU_OPTIONS_VERSION};
+   if (!gpu)
+      gpu = pv_gpu_create(&gpu_options);
+   if (!gpu) {
+      pv_error("worker: cannot create the renderer; dropping the client");
+      close(fd);
+      _exit(1);
+   }
+   pv_vtest_conn_serve(gpu, fd, env->options->print_stats, PV_VTEST_TEARDOWN_LIMIT_S);
+   pv_gpu_destroy(gpu);
+   _exit(0);
+}
+
+_Noreturn void pv_vtest_worker_ready(const struct pv_vtest_worker_env *env, int channel)
+{
+   /* Outside the sandbox, like any program loading a driver; no guest byte has come yet. The
+    * sandbox confines the driver's threads too once it is in (pv_sandbox_enter). A host
+    * instance that cannot be prepared (logged) is left to the guest's vkCreateInstance, as
+    * without a pool. */
+   const struct pv_gpu_options gpu_options = {.version = PV_GPU_OPTIONS_VERSION};
+   struct pv_gpu *gpu = pv_gpu_create(&gpu_options);
+   if (!gpu)
+      _exit(1);
+   pv_gpu_prepare(gpu);
+   char byte = 1;
+   struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+   int fd = -1;
+   bool handed = pv_socket_send(channel, &iov, 1, -1) && pv_socket_recv(channel, &byte, 1, &fd);
+   close(channel);
+   if (!handed || fd < 0) {
+      /* The server let go of us (it is stopping) before any client came. */
+      if (fd >= 0)
+         close(fd);
+      pv_gpu_destroy(gpu);
+      _exit(0);
+   }
+   pv_vtest_worker_serve(env, gpu, fd);
+}
