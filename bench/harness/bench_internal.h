@@ -16,6 +16,7 @@ struct pv_bench_options {
    size_t workload_count;
    uint32_t iterations, repetitions;
    bool quick, explain;
+   bool no_guest_layer; /* virtualized guests wait the stock driver's way */
    const char *native_icd, *venus_icd, *server_cmd, *json, *plot;
    char workload_exe[PATH_MAX];
 };

@@ -36,6 +36,8 @@ static const char usage[] =
       "  --explain             afterwards, trace those of latency, clear, compute and draw\n"
       "                        that run, through a tracing server, and split their\n"
       "                        virtualized time into segments\n"
+      "  --no-guest-layer      virtualized runs without the guest wait layer (the stock\n"
+      "                        guest's own waits; see docs/guest-layer.md)\n"
       "  --json FILE           write everything, raw per-repetition medians included\n"
       "  --plot FILE.png       efficiency with CI whiskers and latency distributions, drawn\n"
       "                        by gnuplot (its script and data are kept beside the PNG)\n"
@@ -98,6 +100,7 @@ static bool parse_options(int argc, char **argv, struct pv_bench_options *o, int
          {"venus-icd", required_argument, NULL, 'v'},
          {"server-cmd", required_argument, NULL, 's'},
          {"explain", no_argument, NULL, 'e'},
+         {"no-guest-layer", no_argument, NULL, 'g'},
          {"json", required_argument, NULL, 'j'},
          {"plot", required_argument, NULL, 'p'},
          {"workload-exe", required_argument, NULL, 'x'},
@@ -143,6 +146,9 @@ static bool parse_options(int argc, char **argv, struct pv_bench_options *o, int
          break;
       case 'e':
          o->explain = true;
+         break;
+      case 'g':
+         o->no_guest_layer = true;
          break;
       case 'j':
          o->json = optarg;
@@ -282,7 +288,8 @@ int pv_bench_main(int argc, char **argv)
    time_t now = time(NULL);
    strftime(run->date, sizeof(run->date), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
    snprintf(run->native_icd, sizeof(run->native_icd), "%s", o.native_icd);
-   snprintf(run->server, sizeof(run->server), "%s", o.server_cmd ? o.server_cmd : "pearvisor");
+   snprintf(run->server, sizeof(run->server), "%s; guest wait layer %s",
+            o.server_cmd ? o.server_cmd : "pearvisor", o.no_guest_layer ? "off" : "on");
 
    bool ok = false;
    /* One server for the whole run: its start-up is not what the workloads measure. */

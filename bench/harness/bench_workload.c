@@ -1,6 +1,7 @@
 /* Running one pv-workload process on one path (native, or a venus guest of the server) and
  * collecting its PV_RESULT lines. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,10 @@ static void exec_workload(const struct pv_bench_options *o, const struct pv_laun
       char pid[16];
       snprintf(pid, sizeof(pid), "%d", (int)server->pid);
       setenv("PV_BENCH_SERVER_PID", pid, 1);
+      char layer_dir[PATH_MAX];
+      bool layer_found =
+            !o->no_guest_layer && pv_launch_find_guest_layer(layer_dir, sizeof(layer_dir));
+      pv_launch_guest_layer_env(!o->no_guest_layer, layer_found ? layer_dir : NULL);
    } else {
       setenv("VK_DRIVER_FILES", o->native_icd, 1);
       setenv("VK_ICD_FILENAMES", o->native_icd, 1);
