@@ -23,7 +23,8 @@ static const char usage[] =
       "`pearvisor COMMAND --help` describes each command's options.\n"
       "Environment: PV_LOG=error|warn|info|debug, PV_DEBUG=protocol,vtest,ring,validate\n"
       "(validate: the Khronos validation layer on the host side, errors logged as\n"
-      "\"validation: ...\"), PV_PERF=no_spin (turn a fast path off to measure it).\n";
+      "\"validation: ...\"), PV_PERF=no_lazy_wake,no_fence_pool,no_timeline_waiters\n"
+      "(turn a fast path off to measure it).\n";
 
 int pv_cli_usage(const char *text, bool asked)
 {

@@ -8,14 +8,11 @@
 #include "util/pv_log.h"
 #include "util/pv_os.h"
 
-/* After the ring runs dry the thread spins this long before it naps, to catch a guest that
- * submits again right after seeing its previous command finish without a wake-up. With the
- * stock Mesa 25 guest on an H100 it measured no difference (docs/benchmarks.md): the guest's
- * next submit comes after its own 160 us sleep. PV_PERF=no_spin turns it off. */
-#define PV_RING_SPIN_NS 50000ull
-/* Between the spin and the idle timeout the thread naps this long between polls: the guest
- * only notifies a ring it sees IDLE, so this bounds the pick-up delay of a submission that
- * arrives while the ring is awake but not spinning. */
+/* Until the idle timeout the thread naps this long between polls: the guest only notifies a
+ * ring it sees IDLE, so this bounds the pick-up delay of a submission that arrives while the
+ * ring is awake. The thread does not spin first: on an H200 a 50 us spin made no difference
+ * with the stock guest and cost 18 us per synchronous submit with the guest wait layer, which
+ * spins itself (docs/benchmarks.md). */
 #define PV_RING_NAP_NS 20000ull
 /* The guest picks how long a ring stays awake after its last command (the stock guest:
  * about a millisecond) and how often ALIVE must be set (seconds). Both are clamped, since
@@ -111,7 +108,6 @@ static void *ring_thread(void *arg)
    struct pv_render_ring *ring = arg;
    /* Naps must be short for PV_RING_NAP_NS to mean anything (default slack is 50 us). */
    prctl(PR_SET_TIMERSLACK, 1000UL);
-   const bool spin = !pv_perf_disabled(PV_PERF_NO_SPIN);
    uint32_t cur = atomic_load_explicit(ring->head, memory_order_relaxed);
    uint64_t last_work = pv_os_now_ns();
 
@@ -126,10 +122,6 @@ static void *ring_thread(void *arg)
          continue;
       }
       uint64_t quiet = pv_os_now_ns() - last_work;
-      if (spin && quiet < PV_RING_SPIN_NS) {
-         pv_os_cpu_relax();
-         continue;
-      }
       /* Read the wake word before the last look at stop and tail: a destroy or notify
        * after this read changes the word, so the wait below returns at once instead of
        * sleeping through it. */

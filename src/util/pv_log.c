@@ -44,7 +44,6 @@ static void read_env(void)
                                                      {"ring", PV_DEBUG_RING},
                                                      {"validate", PV_DEBUG_VALIDATE}};
    static const struct pv_flag_name perf_names[] = {
-         {"no_spin", PV_PERF_NO_SPIN},
          {"no_lazy_wake", PV_PERF_NO_LAZY_WAKE},
          {"no_fence_pool", PV_PERF_NO_FENCE_POOL},
          {"no_timeline_waiters", PV_PERF_NO_TIMELINE_WAITERS}};

@@ -20,13 +20,4 @@ uint64_t pv_os_now_ns(void); /* CLOCK_MONOTONIC */
 void pv_os_futex_wait(uint32_t *word, uint32_t expected, uint64_t timeout_ns);
 void pv_os_futex_wake(uint32_t *word);
 
-static inline void pv_os_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-   __builtin_ia32_pause();
-#elif defined(__aarch64__)
-   __asm__ volatile("yield");
-#endif
-}
-
 #endif
