@@ -27,6 +27,15 @@ struct pv_gpu {
    struct pv_gpu_context *contexts; /* every live context, for reset and destroy */
    /* pv_gpu_prepare's host instance until the first vkCreateInstance takes or drops it */
    _Atomic(struct pv_render_prepared *) prepared;
+   /* Memory types each host device takes a memfd import into, by device and driver: the
+    * answer costs a device creation (85 ms on an H200), so it is found once per process, by
+    * pv_gpu_prepare in a ready worker before any guest comes. Under lock. */
+   struct pv_render_import_probe {
+      uint8_t uuid[VK_UUID_SIZE];
+      uint32_t driver_version;
+      uint32_t importable;
+   } import_probes[8];
+   uint32_t import_probe_count;
 };
 
 /* Shared memory that both sides map: shm blobs (rings, reply and command pools) and
@@ -302,6 +311,10 @@ void pv_render_fences_finish(struct pv_gpu_context *ctx);
 struct pv_render_physical_device *
 pv_render_physical_device_probe(struct pv_venus_dispatch *d, uint64_t physical_id, VkDevice device);
 void pv_render_physical_device_destroy(struct pv_render_physical_device *phys);
+/* Finds (or remembers from earlier) the memory types of physical that take a memfd import,
+ * asking through device, or a short-lived device of our own when device is VK_NULL_HANDLE. */
+uint32_t pv_render_import_probe(struct pv_gpu *gpu, const struct pv_vk_table *vk,
+                                VkPhysicalDevice physical, VkDevice device);
 
 /* --- devices (pv_render_device.c) --- */
 void pv_render_device_state_destroy(struct pv_render_device *dev);

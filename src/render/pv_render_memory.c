@@ -2,6 +2,7 @@
  * guest maps the very same pages (no copies, coherent both ways); the guest is shown as
  * host-visible only the memory types such an import can go to. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "render/pv_render_forward.h"
 #include "render/pv_render_memtype.h"
@@ -209,6 +210,45 @@ static void report_probe(struct pv_gpu_context *ctx, const VkPhysicalDeviceMemor
               ctx->name);
 }
 
+/* The identity a probe's answer belongs to: the device and the driver build. */
+static void probe_key(const struct pv_vk_table *vk, VkPhysicalDevice physical,
+                      struct pv_render_import_probe *key)
+{
+   VkPhysicalDeviceIDProperties id = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
+   VkPhysicalDeviceProperties2 props = {
+         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+         .pNext = &id,
+   };
+   vk->vkGetPhysicalDeviceProperties2(physical, &props);
+   memcpy(key->uuid, id.deviceUUID, sizeof(key->uuid));
+   key->driver_version = props.properties.driverVersion;
+}
+
+uint32_t pv_render_import_probe(struct pv_gpu *gpu, const struct pv_vk_table *vk,
+                                VkPhysicalDevice physical, VkDevice device)
+{
+   struct pv_render_import_probe key;
+   probe_key(vk, physical, &key);
+   pthread_mutex_lock(&gpu->lock);
+   for (uint32_t i = 0; i < gpu->import_probe_count; i++) {
+      const struct pv_render_import_probe *p = &gpu->import_probes[i];
+      if (memcmp(p->uuid, key.uuid, sizeof(key.uuid)) == 0 &&
+          p->driver_version == key.driver_version) {
+         pthread_mutex_unlock(&gpu->lock);
+         return p->importable;
+      }
+   }
+   pthread_mutex_unlock(&gpu->lock);
+   VkDeviceSize alignment = host_pointer_alignment(vk, physical);
+   key.importable = device ? probe_import(vk, device, alignment)
+                           : probe_with_own_device(vk, physical, alignment);
+   pthread_mutex_lock(&gpu->lock);
+   if (gpu->import_probe_count < sizeof(gpu->import_probes) / sizeof(gpu->import_probes[0]))
+      gpu->import_probes[gpu->import_probe_count++] = key;
+   pthread_mutex_unlock(&gpu->lock);
+   return key.importable;
+}
+
 static void probe(struct pv_venus_dispatch *d, struct pv_render_physical_device *phys,
                   VkPhysicalDevice physical, VkDevice device)
 {
@@ -221,8 +261,7 @@ static void probe(struct pv_venus_dispatch *d, struct pv_render_physical_device 
    uint32_t importable = 0;
    if (phys->host_pointer) {
       phys->host_pointer_alignment = host_pointer_alignment(vk, physical);
-      importable = device ? probe_import(vk, device, phys->host_pointer_alignment)
-                          : probe_with_own_device(vk, physical, phys->host_pointer_alignment);
+      importable = pv_render_import_probe(pv_render_ctx(d)->gpu, vk, physical, device);
    }
    phys->backed = pv_render_memtype_filter(&host, importable, &phys->guest_memory);
    phys->probed = true;

@@ -38,8 +38,13 @@ bool pv_gpu_prepare(struct pv_gpu *gpu)
    uint32_t count = 0;
    if (p->vk.vkEnumeratePhysicalDevices(p->instance, &count, NULL) == VK_SUCCESS && count) {
       VkPhysicalDevice *devices = calloc(count, sizeof(*devices));
-      if (devices)
-         p->vk.vkEnumeratePhysicalDevices(p->instance, &count, devices);
+      if (devices && p->vk.vkEnumeratePhysicalDevices(p->instance, &count, devices) >= 0 &&
+          p->vk.vkGetMemoryHostPointerPropertiesEXT) {
+         /* The memory probe's answer outlives this instance: every guest of this worker
+          * reuses it, whichever instance it gets. */
+         for (uint32_t i = 0; i < count; i++)
+            pv_render_import_probe(gpu, &p->vk, devices[i], VK_NULL_HANDLE);
+      }
       free(devices);
    }
    atomic_store(&gpu->prepared, p);
