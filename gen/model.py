@@ -13,7 +13,7 @@ DENIED_EXTENSIONS = {
     'VK_EXT_image_drm_format_modifier', 'VK_EXT_queue_family_foreign',
 }
 
-# Commands the stock guest never sends (venus.md section 12): decoding them would only add
+# Commands the stock guest never sends (docs/protocol/venus.md §12): decoding them would only add
 # attack surface, so they stay "not supported" and are fatal if they arrive.
 NEVER_SENT = {
     'vkGetDeviceQueue', 'vkQueueWaitIdle', 'vkDeviceWaitIdle', 'vkMapMemory', 'vkUnmapMemory',
@@ -24,7 +24,7 @@ NEVER_SENT = {
     'vkCreateDescriptorUpdateTemplate', 'vkDestroyDescriptorUpdateTemplate',
 }
 
-# Unions the protocol carries, with their tag -> member (venus.md section 4).
+# Unions the protocol carries, with their tag -> member (docs/protocol/venus.md §4).
 UNIONS = {'VkClearColorValue', 'VkClearValue'}
 
 

@@ -3,7 +3,8 @@
 import re
 import xml.etree.ElementTree as ET
 
-# Scalar C types and their size on the Venus wire (venus.md section 3): everything is 4 or 8.
+# Scalar C types and their size on the Venus wire (docs/protocol/venus.md §3): everything is
+# 4 or 8.
 SCALAR_WIRE_SIZE = {
     'uint8_t': 4, 'uint16_t': 4, 'uint32_t': 4, 'int32_t': 4, 'float': 4, 'int': 4,
     'VkBool32': 4, 'VkSampleMask': 4, 'VkFlags': 4,

@@ -1,5 +1,5 @@
-/* Unit tests of the Venus command-stream reader and writer (venus.md §3-§4): every primitive,
- * truncation at every byte, lying counts, sticky failure, writer overflow. */
+/* Unit tests of the Venus command-stream reader and writer (docs/protocol/venus.md §3-§4):
+ * every primitive, truncation at every byte, lying counts, sticky failure, writer overflow. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -166,7 +166,7 @@ static bool lookup_object(void *data, uint64_t id, VkObjectType type, uint64_t *
 
 static const struct pv_cs_handles object_table = {lookup_object, NULL};
 
-/* --- vkCreateInstance: the worked example of venus.md section 5 -------------------------- */
+/* --- vkCreateInstance: the worked example of docs/protocol/venus.md §5 ------------------- */
 
 static struct {
    char app_name[8];
@@ -228,7 +228,7 @@ static void test_create_instance_worked_example(void **state)
    assert_reply_words(expected_reply, sizeof(expected_reply) / 4);
 }
 
-/* --- vkGetBufferMemoryRequirements2: partial output chain, reply of venus.md section 4 ---- */
+/* --- vkGetBufferMemoryRequirements2: partial chain, reply of docs/protocol/venus.md §4 --- */
 
 static struct {
    uint64_t buffer;
@@ -296,7 +296,7 @@ static void test_buffer_requirements_reply(void **state)
    assert_reply_words(expected_reply, sizeof(expected_reply) / 4);
 }
 
-/* The API requires pMemoryRequirements (venus.md section 4: a NULL where the API requires a
+/* The API requires pMemoryRequirements (docs/protocol/venus.md §4: a NULL where the API requires a
  * pointer is fatal). Accepting it hands NULL to the handler, and the forwarding handler passes
  * it on to the host driver. */
 static void test_null_required_output_fails(void **state)
@@ -894,7 +894,7 @@ static void test_features2_chain(void **state)
 }
 
 /* The reply nests the chain like the request and puts the innermost struct's members first
- * (venus.md section 4): Vulkan12Features (47 VkBool32), Vulkan11Features (12), then
+ * (docs/protocol/venus.md §4): Vulkan12Features (47 VkBool32), Vulkan11Features (12), then
  * VkPhysicalDeviceFeatures (55). */
 static void test_features2_reply_nesting(void **state)
 {

@@ -83,7 +83,7 @@ static void create_renderer(int fd)
    send_raw(fd, test_name, sizeof(test_name));
 }
 
-/* Mesa 25's exact opening (vtest.md §4), up to and including CONTEXT_INIT. */
+/* Mesa 25's exact opening (docs/protocol/vtest.md §4), up to and including CONTEXT_INIT. */
 static void handshake(int fd)
 {
    create_renderer(fd);
@@ -152,7 +152,7 @@ static void test_mesa_handshake(void **state)
    /* Nothing may follow the replies: the guest would read it as the next reply. */
    assert_false(wait_readable(fd, 50));
 
-   /* The instance ring's shared memory: not a page multiple (pitfalls.md #11). */
+   /* The instance ring's shared memory: not a page multiple (docs/protocol/pitfalls.md #11). */
    int ring_fd;
    uint32_t ring_res = create_blob(fd, 2, 1, 131268, 0, &ring_fd);
    assert_int_not_equal(ring_res, 0);

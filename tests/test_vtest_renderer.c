@@ -55,7 +55,7 @@ static void finish(struct server *s, int client)
    pv_gpu_destroy(s->gpu);
 }
 
-/* Mesa 25's exact opening (vtest.md §4), up to CONTEXT_INIT. */
+/* Mesa 25's exact opening (docs/protocol/vtest.md §4), up to CONTEXT_INIT. */
 static void handshake(int fd)
 {
    static const char name[] = "test";
@@ -115,7 +115,7 @@ static void test_blob_fd_is_mappable(void **state)
    struct server s;
    int fd = start(&s);
    handshake(fd);
-   /* The instance ring's shared memory: not a page multiple (pitfalls.md #11). */
+   /* The instance ring's shared memory: not a page multiple (docs/protocol/pitfalls.md #11). */
    const uint32_t blob[6] = {2, 1, 131268, 0, 0, 0};
    send_msg(fd, 18, blob, 6);
    uint32_t w[4];

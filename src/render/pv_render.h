@@ -40,7 +40,8 @@ struct pv_gpu {
 
 /* Shared memory that both sides map: shm blobs (rings, reply and command pools) and
  * host-visible VkDeviceMemory. Counted, because a blob, a memory object and a ring can each
- * outlive the others (venus.md §10: the guest may unref before or after vkFreeMemory). */
+ * outlive the others (docs/protocol/venus.md §10: the guest may unref before or after
+ * vkFreeMemory). */
 struct pv_render_shmem {
    atomic_int refs;
    int fd; /* -1 for guest pages, which are the VMM's */
@@ -121,7 +122,7 @@ struct pv_render_memory {
    bool exported;                 /* a blob was made from it (only once) */
 };
 
-/* Where replies of one stream go (venus.md §7). */
+/* Where replies of one stream go (docs/protocol/venus.md §7). */
 struct pv_render_reply {
    struct pv_render_shmem *shmem; /* NULL: none set */
    uint64_t offset;

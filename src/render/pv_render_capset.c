@@ -1,4 +1,5 @@
-/* The Venus capset we offer and the extensions it promises the guest (venus.md §9). */
+/* The Venus capset we offer and the extensions it promises the guest
+ * (docs/protocol/venus.md §9). */
 #include <string.h>
 
 #include "render/pv_render.h"

@@ -135,8 +135,8 @@ static void destroy_device(struct pv_venus_dispatch *d, struct pv_cmd_vkDestroyD
    struct pv_gpu_context *ctx = pv_render_ctx(d);
    if (!args->device)
       return;
-   /* The guest does not destroy everything first (venus.md §5): the device takes what is
-    * left of its objects with it, once the GPU is done with them. */
+   /* The guest does not destroy everything first (docs/protocol/venus.md §5): the device takes
+    * what is left of its objects with it, once the GPU is done with them. */
    ctx->vk->vkDeviceWaitIdle(args->device);
    pv_render_fences_drain_device(ctx, args->device);
    pv_render_trace_forget_device(ctx, args->device);

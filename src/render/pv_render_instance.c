@@ -129,8 +129,8 @@ static void destroy_messenger(VkInstance instance, VkDebugUtilsMessengerEXT mess
 void pv_render_instance_host_info(const VkApplicationInfo *guest, VkApplicationInfo *app,
                                   VkInstanceCreateInfo *info)
 {
-   /* The guest enables no layers or extensions here (venus.md §5); the host instance is
-    * ours to shape: the newest version we decode, so every core entry point loads. */
+   /* The guest enables no layers or extensions here (docs/protocol/venus.md §5); the host
+    * instance is ours to shape: the newest version we decode, so every core entry point loads. */
    *app = (VkApplicationInfo){.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO};
    if (guest)
       *app = *guest;

@@ -122,7 +122,8 @@ static void free_memory(struct pv_venus_dispatch *d, struct pv_cmd_vkFreeMemory 
    if (!args->memory)
       return;
    ctx->vk->vkFreeMemory(args->device, args->memory, NULL);
-   /* The guest's blob keeps the memfd pages alive if it still maps them (venus.md §10). */
+   /* The guest's blob keeps the memfd pages alive if it still maps them
+    * (docs/protocol/venus.md §10). */
    pv_render_object_unbind(ctx, args->memory_id);
 }
 

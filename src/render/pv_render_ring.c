@@ -1,5 +1,5 @@
 /* Venus rings: a thread per ring polls the guest's tail in shared memory, executes the new
- * commands and publishes the head after each (venus.md §8). */
+ * commands and publishes the head after each (docs/protocol/venus.md §8). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -202,7 +202,8 @@ bool pv_render_ring_create(struct pv_render_stream *creator, uint64_t id,
    ring->next = ctx->rings;
    ctx->rings = ring;
    pthread_mutex_unlock(&ctx->lock);
-   /* Poll from the start: the guest may have written commands already (venus.md §8). */
+   /* Poll from the start: the guest may have written commands already
+    * (docs/protocol/venus.md §8). */
    if (pthread_create(&ring->thread, NULL, ring_thread, ring) != 0) {
       pthread_mutex_lock(&ctx->lock);
       ctx->rings = ring->next;

@@ -1,5 +1,6 @@
 /* Handlers of the Venus protocol's own commands: reply streams, nested command streams,
- * rings and the seqno handshakes that order the socket against the rings (venus.md §6-§8). */
+ * rings and the seqno handshakes that order the socket against the rings
+ * (docs/protocol/venus.md §6-§8). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Venus command-stream reader and writer: bounds-checked primitives the generated decoders and
- * reply encoders are built from (wire format: docs/protocol.md, venus.md §3-§4). */
+ * reply encoders are built from (wire format: docs/protocol/venus.md §3-§4). */
 #ifndef PV_CS_H
 #define PV_CS_H
 
@@ -100,8 +100,8 @@ void pv_cs_read_bytes(struct pv_cs_reader *r, void *dst, size_t n);
  * max(64 MiB, 64 x the bytes left in the stream), or the arena limit is hit. */
 void *pv_cs_alloc_array(struct pv_cs_reader *r, uint64_t count, size_t size);
 
-/* An array count that must equal `expected` when non-zero (venus.md §4). Returns the count
- * (0 = NULL pointer). */
+/* An array count that must equal `expected` when non-zero (docs/protocol/venus.md §4). Returns
+ * the count (0 = NULL pointer). */
 uint64_t pv_cs_read_array_size(struct pv_cs_reader *r, uint64_t expected);
 /* The same for an array the API requires: 0 (NULL) fails when expected is not 0. */
 uint64_t pv_cs_read_required_array_size(struct pv_cs_reader *r, uint64_t expected,

@@ -21,7 +21,7 @@ bool pv_venus_dispatch_command(struct pv_venus_dispatch *d)
       return false;
 
    /* There is no length prefix: a command we cannot decode leaves no way to find the next
-    * one, so an unknown id ends the stream (venus.md section 2). */
+    * one, so an unknown id ends the stream (docs/protocol/venus.md §2). */
    pv_venus_exec_fn exec =
          d->command_id < PV_VENUS_COMMAND_LIMIT ? pv_venus_exec_table[d->command_id] : NULL;
    if (!exec) {

@@ -1,4 +1,5 @@
-/* Decoders of the Venus protocol's own commands (VK_MESA_venus_protocol, venus.md §6). */
+/* Decoders of the Venus protocol's own commands (VK_MESA_venus_protocol,
+ * docs/protocol/venus.md §6). */
 #include "venus/pv_venus_mesa.h"
 
 #define PV_STYPE_RING_CREATE_INFO_MESA   1000384000
@@ -58,8 +59,8 @@ bool pv_decode_cmd_vkExecuteCommandStreamsMESA(struct pv_cs_reader *r,
 
 static void read_ring_chain(struct pv_cs_reader *r, struct pv_venus_ring_layout *layout)
 {
-   /* Chains nest: each struct's own chain comes before its members (venus.md §4), so each
-    * link is a stack frame: bounded like every generated chain. */
+   /* Chains nest: each struct's own chain comes before its members (docs/protocol/venus.md §4),
+    * so each link is a stack frame: bounded like every generated chain. */
    if (r->failed || !pv_cs_read_pointer(r) || !pv_cs_enter(r))
       return;
    uint32_t stype = pv_cs_read_u32(r);

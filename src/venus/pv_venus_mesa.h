@@ -1,5 +1,5 @@
-/* Decoders of the Venus protocol's own commands (VK_MESA_venus_protocol, venus.md §6),
- * which are not in vk.xml. */
+/* Decoders of the Venus protocol's own commands (VK_MESA_venus_protocol,
+ * docs/protocol/venus.md §6), which are not in vk.xml. */
 #ifndef PV_VENUS_MESA_H
 #define PV_VENUS_MESA_H
 
@@ -12,7 +12,7 @@ struct pv_venus_stream_desc {
 };
 
 /* VkDeviceQueueTimelineInfoMESA, chained to VkDeviceQueueInfo2: binds the queue to a vtest
- * timeline (venus.md §11). */
+ * timeline (docs/protocol/venus.md §11). */
 #define PV_STYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA 1000384005
 struct pv_venus_queue_timeline_info {
    VkStructureType sType;

@@ -45,7 +45,7 @@ static bool ping_protocol_version(struct pv_vtest_conn *conn, const uint32_t *w,
 }
 
 /* Venus sends it only as the probe right behind the first PING, before any context exists
- * (vtest.md §4): nothing is ever busy. */
+ * (docs/protocol/vtest.md §4): nothing is ever busy. */
 static bool resource_busy_wait(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t words)
 {
    const uint32_t busy = 0;

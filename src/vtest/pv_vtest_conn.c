@@ -81,7 +81,7 @@ static bool read_message(struct pv_vtest_conn *conn, uint32_t *id, uint32_t *len
    memcpy(header, r->buf + r->start, sizeof(header));
    *length = header[0];
    *id = header[1];
-   /* CREATE_RENDERER counts bytes; everything else counts dwords (pitfalls.md #1). */
+   /* CREATE_RENDERER counts bytes; everything else counts dwords (docs/protocol/pitfalls.md #1). */
    uint64_t bytes = *id == PV_VTEST_CREATE_RENDERER ? *length : (uint64_t)*length * 4;
    if (bytes > PV_VTEST_MAX_PAYLOAD) {
       pv_error("%s: vtest command %u: payload of %llu bytes is over the %u-byte limit; closing "

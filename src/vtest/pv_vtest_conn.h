@@ -11,7 +11,7 @@
 #include "util/pv_hash.h"
 #include "vtest/pv_vtest_sync.h"
 
-/* vtest command ids (vtest.md §3). */
+/* vtest command ids (docs/protocol/vtest.md §3). */
 enum pv_vtest_cmd {
    PV_VTEST_GET_CAPS = 1,
    PV_VTEST_RESOURCE_CREATE = 2,
@@ -79,8 +79,8 @@ void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, bool print_stats, unsigned 
  * peer is gone. */
 bool pv_vtest_conn_reply(struct pv_vtest_conn *conn, uint32_t id, const uint32_t *words,
                          uint32_t count);
-/* Sends fd after a reply: a one-byte payload (0) carrying it as SCM_RIGHTS (vtest.md §2).
- * The caller still owns fd. */
+/* Sends fd after a reply: a one-byte payload (0) carrying it as SCM_RIGHTS
+ * (docs/protocol/vtest.md §2). The caller still owns fd. */
 bool pv_vtest_conn_send_fd(struct pv_vtest_conn *conn, int fd);
 
 /* Runs one message (pv_vtest_commands.c). payload holds length dwords, or length bytes for

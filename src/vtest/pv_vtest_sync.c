@@ -1,5 +1,5 @@
 /* vtest sync objects: 64-bit counters the guest creates, reads, writes and waits on, and
- * that SUBMIT_CMD2 batches set when a timeline's work is done (vtest.md §5). */
+ * that SUBMIT_CMD2 batches set when a timeline's work is done (docs/protocol/vtest.md §5). */
 #include "vtest/pv_vtest_sync.h"
 
 #include <fcntl.h>
@@ -113,8 +113,8 @@ static bool waiter_satisfied(const struct pv_vtest_syncs *syncs,
 
 /* Drops the waiters past their deadline, then fires those now satisfied. Called with the lock
  * held whenever a value changes, so a wait is satisfied at the moment of the change or not
- * before its deadline: one whose deadline passed first never fires (vtest.md §5). An expired
- * waiter holds its fd only until the next change or wait. */
+ * before its deadline: one whose deadline passed first never fires (docs/protocol/vtest.md §5).
+ * An expired waiter holds its fd only until the next change or wait. */
 static void update_waiters(struct pv_vtest_syncs *syncs)
 {
    uint64_t now = 0;
@@ -206,7 +206,7 @@ int pv_vtest_sync_wait(struct pv_vtest_syncs *syncs, bool any, uint32_t timeout_
       w->entries[i].id = t[0];
       w->entries[i].value = t[1] | (uint64_t)t[2] << 32;
    }
-   /* Mesa sends anything above INT32_MAX for "forever" (vtest.md §5). */
+   /* Mesa sends anything above INT32_MAX for "forever" (docs/protocol/vtest.md §5). */
    w->deadline_ns =
          timeout_ms > INT32_MAX ? UINT64_MAX : now_ns() + (uint64_t)timeout_ms * 1000000u;
    pthread_mutex_lock(&syncs->lock);

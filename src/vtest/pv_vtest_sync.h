@@ -1,5 +1,5 @@
 /* vtest sync objects of one connection: 64-bit counters, their waiters and the fences that
- * set them (vtest.md §5). */
+ * set them (docs/protocol/vtest.md §5). */
 #ifndef PV_VTEST_SYNC_H
 #define PV_VTEST_SYNC_H
 

@@ -15,9 +15,10 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_common import run_checked  # noqa: E402
 
-# Extensions the stock guest hides over vtest on its own (pitfalls.md #14) or implements
-# itself on top of others (WSI), and those PearVisor does not offer: the Venus protocol of
-# Mesa 25 cannot carry them, or they would hand out fds we cannot back (docs/protocol.md).
+# Extensions the stock guest hides over vtest on its own (docs/protocol/pitfalls.md #14) or
+# implements itself on top of others (WSI), and those PearVisor does not offer: the Venus
+# protocol of Mesa 25 cannot carry them, or they would hand out fds we cannot back
+# (docs/protocol/venus.md §10).
 GUEST_HIDDEN = {'VK_KHR_swapchain', 'VK_KHR_synchronization2', 'VK_KHR_incremental_present',
                 'VK_KHR_swapchain_mutable_format', 'VK_EXT_swapchain_maintenance1'}
 

@@ -9,8 +9,8 @@ import time
 
 
 def run_checked(cmd, env, timeout):
-    """Runs cmd; the guest ignores SIGTERM when stuck on a dead context (pitfalls.md #3),
-    so a timeout kills the whole process group with SIGKILL."""
+    """Runs cmd; the guest ignores SIGTERM when stuck on a dead context
+    (docs/protocol/pitfalls.md #3), so a timeout kills the whole process group with SIGKILL."""
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     try:
