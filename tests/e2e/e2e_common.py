@@ -9,8 +9,13 @@ import time
 
 
 def run_checked(cmd, env, timeout):
-    """Runs cmd; the guest ignores SIGTERM when stuck on a dead context
-    (docs/protocol/pitfalls.md #3), so a timeout kills the whole process group with SIGKILL."""
+    """Runs cmd and returns its stdout (see run_checked_output)."""
+    return run_checked_output(cmd, env, timeout)[0]
+
+
+def run_checked_output(cmd, env, timeout):
+    """Runs cmd and returns (stdout, stderr); the guest ignores SIGTERM when stuck on a dead
+    context (docs/protocol/pitfalls.md #3), so a timeout kills the whole process group."""
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     try:
@@ -22,7 +27,7 @@ def run_checked(cmd, env, timeout):
     if proc.returncode != 0:
         raise RuntimeError('%s exited %d\nstdout:\n%s\nstderr:\n%s' % (
             ' '.join(cmd), proc.returncode, out[-4000:], err[-4000:]))
-    return out
+    return out, err
 
 
 class Server:

@@ -14,30 +14,15 @@ MODE:
 """
 
 import os
-import signal
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_common import run_checked_output as run  # noqa: E402
 
 ACTIVE = 'fast_wait: active on '
 PASS_THROUGH = 'fast_wait: pass-through on '
 VALIDATION = 'VK_LAYER_KHRONOS_validation'
 
-
-def run(cmd, env, timeout):
-    """Runs cmd and returns (stdout, stderr); as e2e_common.run_checked, a timeout kills the
-    whole process group (a guest stuck on a dead context ignores SIGTERM)."""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        raise RuntimeError('%s timed out after %ds\n%s' % (' '.join(cmd), timeout, err))
-    if proc.returncode != 0:
-        raise RuntimeError('%s exited %d\nstdout:\n%s\nstderr:\n%s' % (
-            ' '.join(cmd), proc.returncode, out[-4000:], err[-4000:]))
-    return out, err
 
 
 def checksum(out):
