@@ -8,6 +8,11 @@ void pv_test_begin(struct pv_vkapp *app, const char *name, struct pv_vkapp_confi
 {
    config.name = name;
    pv_vkapp_init(app, &config);
+   pv_test_banner(app, name);
+}
+
+void pv_test_banner(const struct pv_vkapp *app, const char *name)
+{
    fprintf(stderr, "%s: %s (graphics family %u, compute family %u queue %u)\n", name,
            app->props.deviceName, app->graphics.family, app->compute.family, app->compute.index);
 }
