@@ -16,7 +16,7 @@ class Forward:
         self.codec = codec
 
     def kind(self, cmd):
-        """'create', 'destroy', 'free' or 'call'."""
+        """'create', 'destroy', 'free', 'reset' or 'call'."""
         last = cmd.items[-1] if cmd.items else None
         if last is not None and last.m.pointer_depth and not last.m.is_const and \
                 last.kind in ('pointer', 'array') and last.elem == 'handle' and \
@@ -27,6 +27,10 @@ class Forward:
             return 'destroy'
         if cmd.name in ('vkFreeCommandBuffers', 'vkFreeDescriptorSets'):
             return 'free'
+        # The renderer's object table decides what a pool's reset frees.
+        if cmd.name.startswith('vkReset') and cmd.name.endswith('Pool') and \
+                len(cmd.items) >= 2 and cmd.items[1].kind == 'handle':
+            return 'reset'
         return 'call'
 
     def call_args(self, cmd, host_out=None):
@@ -147,6 +151,9 @@ class Forward:
                 w('for (uint32_t i = 0; args->%s_ids && i < args->%s; i++)' % (
                     arr.name, cmd.items[2].name))
                 w('   pv_render_unbind(d, args->%s_ids[i]);' % arr.name)
+            elif kind == 'reset':
+                w('%svk->%s(%s);' % (ret, cmd.name, self.call_args(cmd)))
+                w('pv_render_reset(d, args->%s_id);' % cmd.items[1].name)
             else:
                 w('%svk->%s(%s);' % (ret, cmd.name, self.call_args(cmd)))
             w.end()
@@ -160,6 +167,8 @@ class Forward:
         w()
 
     def emit_create(self, w, cmd, ret, parent_expr):
+        """The guest's ids are reserved before the host call, so that a clashing id fails
+        the stream without a host object nobody would destroy."""
         out = cmd.items[-1]
         handle = self.codec.rt(out.type)
         objtype = self.reg.handles[handle]
@@ -170,22 +179,25 @@ class Forward:
         w('   return;')
         w('}')
         if out.kind == 'pointer':
+            w('const uint64_t id = %s;' % self.handle_u64('*args->%s' % out.name))
+            w('if (!pv_render_reserve(d, &id, 1))')
+            w('   return;')
             w('%s host = VK_NULL_HANDLE;' % out.type)
             w('%svk->%s(%s);' % (ret, cmd.name, self.call_args(cmd, '&host')))
-            w('if (host != VK_NULL_HANDLE)')
-            w('   pv_render_bind(d, %s, %s, %s, %s, %s);' % (
-                objtype, self.handle_u64('*args->%s' % out.name), self.handle_u64('host'),
-                parent_expr, pool_expr))
+            w('pv_render_commit(d, %s, id, %s, %s, %s);' % (
+                objtype, self.handle_u64('host'), parent_expr, pool_expr))
             return
         count = out.count.replace('{p}', 'args->')
         w('const uint64_t n = (uint64_t)(%s);' % count)
         w('%s *host = pv_cs_alloc_array(d->reader, n, sizeof(*host));' % out.type)
-        w('if (!host)')
+        w('uint64_t *ids = pv_cs_alloc_array(d->reader, n, sizeof(*ids));')
+        w('if (!host || !ids)')
+        w('   return;')
+        w('for (uint64_t i = 0; i < n; i++)')
+        w('   ids[i] = %s;' % self.handle_u64('args->%s[i]' % out.name))
+        w('if (!pv_render_reserve(d, ids, n))')
         w('   return;')
         w('%svk->%s(%s);' % (ret, cmd.name, self.call_args(cmd, 'host')))
-        w('for (uint64_t i = 0; i < n; i++) {')
-        w('   if (host[i] != VK_NULL_HANDLE)')
-        w('      pv_render_bind(d, %s, %s, %s, %s, %s);' % (
-            objtype, self.handle_u64('args->%s[i]' % out.name), self.handle_u64('host[i]'),
-            parent_expr, pool_expr))
-        w('}')
+        w('for (uint64_t i = 0; i < n; i++)')
+        w('   pv_render_commit(d, %s, ids[i], %s, %s, %s);' % (
+            objtype, self.handle_u64('host[i]'), parent_expr, pool_expr))

@@ -3,15 +3,19 @@ struct member or command parameter travels on the wire."""
 
 import re
 
-# Extensions the protocol knows but PearVisor does not offer: the guest could only use them
-# to share memory or sync objects as fds with other processes, which needs host support we
-# do not have (no dma-buf export on our hosts; NVIDIA's opaque fds are not mappable, and
-# lavapipe's start with a 4 KiB header).
+# Extensions the protocol knows and the decoder could carry but PearVisor does not offer: the
+# guest could only use them to share memory or sync objects as fds with other processes, which
+# needs host support we do not have (no dma-buf export on our hosts; NVIDIA's opaque fds are
+# not mappable, and lavapipe's start with a 4 KiB header).
+_FDS = 'would hand the guest fds we cannot back (docs/protocol/venus.md §10)'
 DENIED_EXTENSIONS = {
-    'VK_KHR_external_memory_fd', 'VK_EXT_external_memory_dma_buf',
-    'VK_KHR_external_semaphore_fd', 'VK_KHR_external_fence_fd',
-    'VK_EXT_image_drm_format_modifier', 'VK_EXT_queue_family_foreign',
+    'VK_KHR_external_memory_fd': _FDS, 'VK_EXT_external_memory_dma_buf': _FDS,
+    'VK_KHR_external_semaphore_fd': _FDS, 'VK_KHR_external_fence_fd': _FDS,
+    'VK_EXT_image_drm_format_modifier': 'only meaningful with dma-buf, which we do not offer',
 }
+
+# The protocol's own extensions: the transport itself, with nothing to offer an application.
+PROTOCOL_EXTENSIONS = {'VK_EXT_command_serialization', 'VK_MESA_venus_protocol'}
 
 # Commands the stock guest never sends (docs/protocol/venus.md §12): decoding them would only add
 # attack surface, so they stay "not supported" and are fatal if they arrive.
@@ -23,6 +27,9 @@ NEVER_SENT = {
     'vkUpdateDescriptorSetWithTemplate', 'vkCmdPushDescriptorSetWithTemplateKHR',
     'vkCreateDescriptorUpdateTemplate', 'vkDestroyDescriptorUpdateTemplate',
 }
+
+NEVER_SENT_REASON = 'never sent by the guest'
+MESA_ONLY_REASON = 'sync-file and resource paths are not reachable over vtest'
 
 # Unions the protocol carries, with their tag -> member (docs/protocol/venus.md §4).
 UNIONS = {'VkClearColorValue', 'VkClearValue'}
@@ -55,54 +62,116 @@ class Item:
 
 
 class Model:
-    def __init__(self, reg, command_ids, venus_extensions):
+    def __init__(self, reg, command_ids, venus_extensions, protocol_version):
+        """protocol_version: the vk.xml version the guest's protocol was generated from."""
         self.reg = reg
         self.command_ids = command_ids          # id -> [names]
         self.venus_extensions = venus_extensions  # name -> (number, spec version)
+        if reg.api_version() < protocol_version:
+            raise SystemExit('pv_gen: vk.xml %d.%d.%d is older than the guest protocol\'s '
+                             '%d.%d.%d; it cannot describe what the guest sends' % (
+                                 reg.api_version() + protocol_version))
+        # A newer registry's later core versions are no part of the guest's protocol: their
+        # structs and commands reach us only through the extensions they were promoted from.
+        self.core_features = {n for n, v in reg.core_version.items()
+                              if v <= protocol_version[:2]}
+        self.command_id_of = {}                 # resolved command name -> id
+        for cid, names in command_ids.items():
+            for n in names:
+                self.command_id_of[reg.resolve_command(n)] = cid
+        self.extension_status = {}              # protocol extension -> why not carried, or None
+        candidates = {}
+        for name, (number, spec) in venus_extensions.items():
+            self.extension_status[name] = self._not_candidate(name)
+            if self.extension_status[name] is None:
+                candidates[name] = (number, spec)
+        # Whether one extension can be carried may depend on another (a command of one takes
+        # a struct of the other), so drop what cannot be carried until the rest can.
+        while True:
+            self._build(candidates)
+            dropped = self._uncarried()
+            if not dropped:
+                break
+            for name, why in dropped.items():
+                del candidates[name]
+                self.extension_status[name] = why
+
+    def _build(self, mask):
+        self.mask_extensions = dict(mask)       # name -> (number, spec version): the capset
         self.unsupported = {}                   # struct name -> reason
         self._items = {}
-        self.mask_extensions = self._mask()
-        self.allowed_types = self._allowed_types()
+        self.allowed_types, self.allowed_commands = self._allowed()
         self.commands = {}                      # id -> Command (supported)
         self.command_status = {}                # id -> (name, reason or None)
-        for cid, names in sorted(command_ids.items()):
+        for cid, names in sorted(self.command_ids.items()):
             self._add_command(cid, names)
         self.input_structs, self.output_structs = self._reachable()
 
     # --- extensions and gating --------------------------------------------------------
-    def _mask(self):
-        exts = {}
-        for name, (number, spec) in self.venus_extensions.items():
-            if name in DENIED_EXTENSIONS or name not in self.reg.extensions:
-                continue
-            if not self.reg.extensions[name][3]:
-                continue
-            exts[name] = (number, spec)
-        return exts
+    def _not_candidate(self, name):
+        if name in PROTOCOL_EXTENSIONS:
+            return 'the Venus transport itself, nothing for applications'
+        if name in DENIED_EXTENSIONS:
+            return DENIED_EXTENSIONS[name]
+        if name not in self.reg.extensions:
+            return 'not in vk.xml %d.%d.%d' % self.reg.api_version()
+        if not self.reg.extensions[name][3]:
+            return 'not a Vulkan extension in vk.xml'
+        return None
 
-    def _allowed_types(self):
-        """Types a correct guest can send: core, or from an extension in our mask."""
-        allowed = set()
-        for types, _ in self.reg.core.values():
-            allowed |= types
+    def _uncarried(self):
+        """Extensions of the mask the decoder cannot carry whole -> why: a command the guest
+        would send, or a struct it could chain where we decode, that is not generated."""
+        dropped = {}
+        reachable = self.input_structs | self.output_structs
+        for name in sorted(self.mask_extensions):
+            _, types, cmds, _ = self.reg.extensions[name]
+            for c in sorted(cmds):
+                cid = self.command_id_of.get(self.reg.resolve_command(c))
+                why = self.command_status[cid][1] if cid is not None else None
+                if why and why not in (NEVER_SENT_REASON, MESA_ONLY_REASON):
+                    dropped.setdefault(name, 'command %s: %s' % (c, why))
+            for t in sorted(types):
+                s = self.reg.structs.get(self.reg.resolve_type(t))
+                if not s or not s.stype or \
+                        not any(self.reg.resolve_type(e) in reachable for e in s.extends):
+                    continue
+                try:
+                    self.items(s.name)
+                except Unsupported as e:
+                    dropped.setdefault(name, 'struct %s' % e)
+        return dropped
+
+    def _allowed(self):
+        """Types and commands a correct guest can send: those of the protocol's core versions
+        and of the extensions in our mask."""
+        types, commands = set(), set()
+        for name in self.core_features:
+            types |= self.reg.core[name][0]
+            commands |= self.reg.core[name][1]
         for name in self.mask_extensions:
-            allowed |= self.reg.extensions[name][1]
-        return allowed
+            types |= self.reg.extensions[name][1]
+            commands |= self.reg.extensions[name][2]
+        return types, commands
 
     def type_allowed(self, name):
-        return name in self.allowed_types or name in self.reg.supplement or \
-            any(a in self.allowed_types for a, t in self.reg.type_alias.items() if t == name)
+        return name in self.allowed_types or \
+            any(a in self.allowed_types for a in self.reg.type_aliases_of(name))
 
     def command_allowed(self, name):
-        origin = self.reg.command_origin.get(name)
-        if origin is None:
-            aliases = [a for a, t in self.reg.command_alias.items() if t == name]
-            origins = [self.reg.command_origin.get(a) for a in aliases]
-        else:
-            origins = [origin]
-            origins += [self.reg.command_origin.get(a)
-                        for a, t in self.reg.command_alias.items() if t == name]
-        return any(o in self.reg.core or o in self.mask_extensions for o in origins if o)
+        return name in self.allowed_commands or \
+            any(a in self.allowed_commands for a in self.reg.command_aliases_of(name))
+
+    def host_names(self, name):
+        """The names to load a host entry point by, best first: the host instance is of a core
+        version the protocol knows, so a newer core name is the last resort, after the names
+        of the extensions the guest can have enabled."""
+        def rank(n):
+            if n in self.allowed_commands:
+                origin = self.reg.command_origin.get(n)
+                return 0 if origin in self.core_features else 1
+            return 2 if self.reg.command_origin.get(n) in self.reg.extensions else 3
+        return sorted([name] + self.reg.command_aliases_of(name), key=rank)
 
     def extenders(self, struct_name):
         """Structs a guest may chain into struct_name's pNext, in registry order."""
@@ -126,23 +195,23 @@ class Model:
                 break
         if primary is None:
             self.command_status[cid] = (names[0], 'not in this vk.xml' if not names[0].endswith(
-                'MESA') else 'sync-file and resource paths are not reachable over vtest')
+                'MESA') else MESA_ONLY_REASON)
             return
         if primary in NEVER_SENT or any(n in NEVER_SENT for n in names):
-            self.command_status[cid] = (primary, 'never sent by the guest')
+            self.command_status[cid] = (names[0], NEVER_SENT_REASON)
             return
         if not self.command_allowed(primary):
-            self.command_status[cid] = (primary, 'extension not offered')
+            self.command_status[cid] = (names[0], 'extension not offered')
             return
         cmd = self.reg.commands[primary]
         try:
             cmd.items = self.param_items(cmd)
         except Unsupported as e:
-            self.command_status[cid] = (primary, 'not decodable: %s' % e)
+            self.command_status[cid] = (names[0], 'not decodable: %s' % e)
             return
         cmd.id = cid
         self.commands[cid] = cmd
-        self.command_status[cid] = (primary, None)
+        self.command_status[cid] = (names[0], None)
 
     def param_items(self, cmd):
         items = []

@@ -73,7 +73,7 @@ def _for_vulkan(elem):
 
 
 class Registry:
-    def __init__(self, path, supplement=None):
+    def __init__(self, path):
         root = ET.parse(path).getroot()
         self.handles = {}        # name -> VK_OBJECT_TYPE_* enumerant
         self.dispatchable = set()
@@ -87,6 +87,8 @@ class Registry:
         self.header_version = None
         self.extensions = {}     # name -> (number, set of types, set of commands, supported)
         self.core = {}           # feature name -> (set of types, set of commands)
+        self.core_version = {}   # feature name -> (major, minor)
+        self.extension_type = {}  # name -> 'instance' | 'device'
         self.type_origin = {}    # type name -> feature or extension that introduced it
         self.command_origin = {}
 
@@ -137,6 +139,7 @@ class Registry:
                 continue
             types, cmds = self._requires(f)
             self.core[f.get('name')] = (types, cmds)
+            self.core_version[f.get('name')] = tuple(int(x) for x in f.get('number').split('.'))
             for t in types:
                 self.type_origin.setdefault(t, f.get('name'))
             for c in cmds:
@@ -146,24 +149,14 @@ class Registry:
             types, cmds = self._requires(x)
             self.extensions[x.get('name')] = (int(x.get('number')), types, cmds,
                                               'vulkan' in supported)
+            self.extension_type[x.get('name')] = x.get('type')
             if 'vulkan' in supported:
                 for t in types:
                     self.type_origin.setdefault(t, x.get('name'))
                 for c in cmds:
                     self.command_origin.setdefault(c, x.get('name'))
-
-        # Structs the protocol's newer registry has and this one lacks (see the file).
-        self.supplement = {}     # struct name -> Struct, with C definitions to emit
-        self.supplement_enums = {}
-        if supplement:
-            sup = ET.parse(supplement).getroot()
-            for t in sup.find('types'):
-                s = Struct(t)
-                if s.name not in self.structs:
-                    self.structs[s.name] = s
-                    self.supplement[s.name] = s
-            for e in sup.findall('enums/enum'):
-                self.supplement_enums[e.get('name')] = e.get('value')
+        self._type_aliases = self._aliases(self.type_alias)
+        self._command_aliases = self._aliases(self.command_alias)
 
     @staticmethod
     def _requires(elem):
@@ -182,15 +175,31 @@ class Registry:
             name = self.type_alias[name]
         return name
 
+    def type_aliases_of(self, name):
+        """The other names of a type: those that resolve to it."""
+        return self._type_aliases.get(name, [])
+
+    def command_aliases_of(self, name):
+        return self._command_aliases.get(name, [])
+
+    @staticmethod
+    def _aliases(alias):
+        names = {}
+        for a in alias:
+            r = a
+            while r in alias:
+                r = alias[r]
+            names.setdefault(r, []).append(a)
+        return names
+
     def resolve_command(self, name):
         while name in self.command_alias:
             name = self.command_alias[name]
         return name
 
     def api_version(self):
-        """The registry's own version, e.g. (1, 3, 239)."""
-        newest = max(self.core, key=lambda n: tuple(int(x) for x in n.split('_')[2:]))
-        major, minor = (int(x) for x in newest.split('_')[2:])
+        """The registry's own version, e.g. (1, 4, 309)."""
+        major, minor = max(self.core_version.values())
         return major, minor, self.header_version
 
     def wire_kind(self, type_name):

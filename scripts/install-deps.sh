@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what PearVisor needs on Debian 12 (bookworm): build tools, the Vulkan headers and
-# registry, lavapipe and the Mesa venus guest driver from bookworm-backports (Mesa 25.x).
+# Installs what PearVisor needs on Debian 12 (bookworm): build tools, the Vulkan loader,
+# lavapipe and the Mesa venus guest driver from bookworm-backports (Mesa 25.x); then puts the
+# pinned Vulkan registry and headers the decoder is generated from into .deps/
+# (scripts/fetch-vulkan-registry.sh; Debian 12's own are older than the guest's protocol).
 # Idempotent: does nothing when everything is already present.
 set -euo pipefail
 
 packages=(meson ninja-build pkg-config gcc python3 libvulkan-dev vulkan-tools glslc
-          libcmocka-dev clang-format gnuplot-nox virgl-server vulkan-validationlayers)
+          libcmocka-dev clang-format gnuplot-nox virgl-server vulkan-validationlayers piglit curl)
 backports_packages=(mesa-vulkan-drivers)
 
 missing=()
@@ -18,7 +20,7 @@ if [ -f "$venus_icd" ] && dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/d
    mesa_ok=1
 fi
 if [ ${#missing[@]} -eq 0 ] && [ $mesa_ok -eq 1 ]; then
-   exit 0
+   exec "$(dirname "$0")/fetch-vulkan-registry.sh"
 fi
 
 sudo=""
@@ -36,3 +38,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 [ ${#missing[@]} -eq 0 ] || $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 $sudo apt-get install -y -qq --no-install-recommends -t bookworm-backports "${backports_packages[@]}" >/dev/null
+"$(dirname "$0")/fetch-vulkan-registry.sh"

@@ -115,11 +115,24 @@ struct pv_gpu_command_info {
    const char *reason; /* why it is unsupported, NULL otherwise */
 };
 
+/* An extension of the guest's protocol. The guest is offered it where the decoder carries it
+ * and the host device (or, for an instance extension, the host instance) has it. */
+struct pv_gpu_extension_info {
+   const char *name;
+   uint32_t number;       /* Khronos extension number */
+   uint32_t spec_version; /* the highest the guest's protocol knows; what is offered is capped */
+   bool instance;         /* an instance extension, else a device one */
+   const char *uncarried; /* why the decoder does not carry it (never offered); NULL if it does */
+};
+
 struct pv_gpu_protocol_info {
    uint32_t wire_format_version;
-   uint32_t vk_xml_version; /* VK_MAKE_API_VERSION of the registry the decoder came from */
-   uint32_t command_count;  /* entries pv_gpu_get_protocol_commands can return */
-   uint32_t extension_count;
+   uint32_t vk_xml_version;   /* VK_MAKE_API_VERSION the guest is told: the older of the
+                                 registry's and the guest protocol's */
+   uint32_t command_count;    /* entries pv_gpu_get_protocol_commands can return */
+   uint32_t extension_count;  /* protocol extensions the decoder carries (the capset mask) */
+   uint32_t registry_version; /* VK_MAKE_API_VERSION of the vk.xml the decoder came from */
+   uint32_t protocol_extension_count; /* entries pv_gpu_get_protocol_extensions can return */
 };
 
 /* NULL when the options are of an unknown version or memory runs out (logged). Creating a
@@ -151,6 +164,10 @@ void pv_gpu_get_protocol_info(struct pv_gpu *gpu, struct pv_gpu_protocol_info *i
  * many there are. */
 uint32_t pv_gpu_get_protocol_commands(struct pv_gpu *gpu, struct pv_gpu_command_info *out,
                                       uint32_t max);
+/* Fills out[0..max) with the extensions of the guest's protocol in extension-number order;
+ * returns how many there are. */
+uint32_t pv_gpu_get_protocol_extensions(struct pv_gpu *gpu, struct pv_gpu_extension_info *out,
+                                        uint32_t max);
 
 /* NULL when the capset is not one this renderer serves (or memory runs out). */
 struct pv_gpu_context *pv_gpu_context_create(struct pv_gpu *gpu,

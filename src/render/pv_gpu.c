@@ -71,11 +71,24 @@ void pv_gpu_get_protocol_info(struct pv_gpu *gpu, struct pv_gpu_protocol_info *i
    *info = (struct pv_gpu_protocol_info){
          .wire_format_version = 1,
          .vk_xml_version = PV_VENUS_VK_XML_VERSION,
-         .command_count = 0,
-         .extension_count = (uint32_t)pv_venus_extension_count,
+         .registry_version = PV_VENUS_REGISTRY_VERSION,
+         .protocol_extension_count = (uint32_t)pv_venus_extension_count,
    };
    for (int id = 0; id < PV_VENUS_COMMAND_LIMIT; id++)
       info->command_count += pv_venus_commands[id].name != NULL;
+   for (size_t i = 0; i < pv_venus_extension_count; i++)
+      info->extension_count += pv_venus_extensions[i].uncarried == NULL;
+}
+
+uint32_t pv_gpu_get_protocol_extensions(struct pv_gpu *gpu, struct pv_gpu_extension_info *out,
+                                        uint32_t max)
+{
+   for (size_t i = 0; i < pv_venus_extension_count && i < max; i++) {
+      const struct pv_venus_extension *ext = &pv_venus_extensions[i];
+      out[i] = (struct pv_gpu_extension_info){ext->name, ext->number, ext->spec_version,
+                                              ext->instance, ext->uncarried};
+   }
+   return (uint32_t)pv_venus_extension_count;
 }
 
 typedef void (*pv_slot_fn)(void);

@@ -61,11 +61,15 @@ struct pv_render_resource {
 /* A guest object id bound to a host object. */
 struct pv_render_object {
    uint64_t id;
-   VkObjectType type;
+   VkObjectType type; /* VK_OBJECT_TYPE_UNKNOWN while the id is only reserved */
    uint64_t handle;
    uint64_t parent; /* host handle of the device (or instance) that owns it */
-   uint64_t pool;   /* host handle of its pool (command buffers, descriptor sets) */
-   void *data;      /* per-type state: struct pv_render_device, pv_render_memory, ... */
+   /* Pool families (pv_render_objects.c), under the context lock: the pool it was allocated
+    * from, its siblings there, and for a pool the first of what was allocated from it. */
+   struct pv_render_object *pool;
+   struct pv_render_object *prev, *next;
+   struct pv_render_object *children;
+   void *data; /* per-type state: struct pv_render_device, pv_render_memory, ... */
 };
 
 struct pv_render_queue {
@@ -192,8 +196,11 @@ struct pv_gpu_context {
    void *fence_data;
    struct pv_render_fence_mailbox mailbox; /* PV_GPU_CONTEXT_POLL_FENCES */
 
-   pthread_mutex_t lock; /* objects, attached, rings, queues */
+   pthread_mutex_t lock; /* objects, pools, attached, rings, queues */
    struct pv_hash objects;
+   /* Pools by host handle: allocations name their pool by host handle only, and a pool's
+    * children are linked to it when bound (values: struct pv_render_object, not owned). */
+   struct pv_hash pools;
    struct pv_hash attached; /* res_ids its streams may name (values: the gpu's entries) */
    struct pv_render_ring *rings;
    struct pv_render_queue *queues[PV_GPU_MAX_TIMELINES]; /* by ring_idx */
@@ -224,13 +231,28 @@ struct pv_render_object *pv_render_object_get(struct pv_gpu_context *ctx, uint64
                                               VkObjectType type);
 /* The guest id bound to a host handle of this type, 0 if none (slow: a scan). */
 uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type, uint64_t handle);
+/* Takes the guest ids of objects about to be created, before the host creates them, so that
+ * a create never makes a host object it cannot bind. All or none: false when an id is 0, in
+ * use or named twice, or memory runs out; *refused is then that id. A reserved id names
+ * nothing (typed lookups and unbinds pass it by) until committed. */
+bool pv_render_objects_reserve(struct pv_gpu_context *ctx, const uint64_t *ids, uint64_t count,
+                               uint64_t *refused);
+/* Binds a reserved id to the host object created for it, or gives the id back when handle is
+ * 0 (the host made none). pool: host handle of the pool it was allocated from, 0 if none.
+ * NULL when the id was given back or was not reserved. */
+struct pv_render_object *pv_render_object_commit(struct pv_gpu_context *ctx, VkObjectType type,
+                                                 uint64_t id, uint64_t handle, uint64_t parent,
+                                                 uint64_t pool);
+/* Reserve and commit at once, for a host object that exists already: NULL when the id is 0
+ * or in use, and the caller still owns the host object. */
 struct pv_render_object *pv_render_object_bind(struct pv_gpu_context *ctx, VkObjectType type,
                                                uint64_t id, uint64_t handle, uint64_t parent,
                                                uint64_t pool);
 /* Forgets the object (and, for pools, every object allocated from it). Frees per-type
  * state through the type's release hook. */
 void pv_render_object_unbind(struct pv_gpu_context *ctx, uint64_t id);
-void pv_render_objects_unbind_pool_children(struct pv_gpu_context *ctx, uint64_t pool);
+/* The guest reset the pool: forgets what its family's reset frees on the host. */
+void pv_render_object_reset(struct pv_gpu_context *ctx, uint64_t id);
 /* Destroys and forgets every object whose parent is `parent` (device teardown). */
 void pv_render_objects_destroy_children(struct pv_gpu_context *ctx, uint64_t parent);
 

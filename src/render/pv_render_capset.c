@@ -40,7 +40,8 @@ void pv_render_capset_init(uint8_t out[PV_GPU_CAPSET_MAX_SIZE])
    caps.vk_extension_mask1[0] = 1;
    for (size_t i = 0; i < pv_venus_extension_count; i++) {
       uint32_t n = pv_venus_extensions[i].number;
-      caps.vk_extension_mask1[n / 32] |= 1u << (n % 32);
+      if (!pv_venus_extensions[i].uncarried)
+         caps.vk_extension_mask1[n / 32] |= 1u << (n % 32);
    }
    memcpy(out, &caps, sizeof(caps));
 }
@@ -49,7 +50,7 @@ uint32_t pv_render_extension_spec_cap(const char *name)
 {
    for (size_t i = 0; i < pv_venus_extension_count; i++) {
       if (strcmp(pv_venus_extensions[i].name, name) == 0)
-         return pv_venus_extensions[i].spec_version;
+         return pv_venus_extensions[i].uncarried ? 0 : pv_venus_extensions[i].spec_version;
    }
    return 0;
 }

@@ -10,7 +10,8 @@
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
-/* The newest API the host loader offers, capped by what our decoder was generated for. */
+/* The newest API the host loader offers, capped by the guest protocol's registry: a newer
+ * registry's later core versions are nothing the guest can send. */
 static uint32_t offered_api_version(void)
 {
    uint32_t version = VK_API_VERSION_1_0;
@@ -130,7 +131,8 @@ void pv_render_instance_host_info(const VkApplicationInfo *guest, VkApplicationI
                                   VkInstanceCreateInfo *info)
 {
    /* The guest enables no layers or extensions here (docs/protocol/venus.md §5); the host
-    * instance is ours to shape: the newest version we decode, so every core entry point loads. */
+    * instance is ours to shape: the newest version the protocol knows, so every core entry
+    * point the guest can call loads. */
    *app = (VkApplicationInfo){.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO};
    if (guest)
       *app = *guest;

@@ -1,4 +1,5 @@
-/* The object table: guest object ids bound to host handles, typed lookups, and teardown. */
+/* The object table: guest object ids bound to host handles, typed lookups, pool families and
+ * teardown. */
 #include <stdlib.h>
 
 #include "render/pv_render_forward.h"
@@ -21,6 +22,7 @@ static bool lookup_handle(void *data, uint64_t id, VkObjectType type, uint64_t *
 void pv_render_objects_init(struct pv_gpu_context *ctx)
 {
    pv_hash_init(&ctx->objects);
+   pv_hash_init(&ctx->pools);
    ctx->handles.lookup = lookup_handle;
    ctx->handles.data = ctx;
 }
@@ -57,25 +59,6 @@ uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type,
    return find.id;
 }
 
-struct pv_render_object *pv_render_object_bind(struct pv_gpu_context *ctx, VkObjectType type,
-                                               uint64_t id, uint64_t handle, uint64_t parent,
-                                               uint64_t pool)
-{
-   struct pv_render_object *obj = calloc(1, sizeof(*obj));
-   if (!obj || id == 0)
-      goto fail;
-   *obj = (struct pv_render_object){id, type, handle, parent, pool, NULL};
-   pthread_mutex_lock(&ctx->lock);
-   bool inserted = pv_hash_insert(&ctx->objects, id, obj);
-   pthread_mutex_unlock(&ctx->lock);
-   if (!inserted)
-      goto fail;
-   return obj;
-fail:
-   free(obj);
-   return NULL;
-}
-
 /* Per-type state freed with the object (the host object itself is already gone). */
 static void release_object(struct pv_gpu_context *ctx, struct pv_render_object *obj)
 {
@@ -101,9 +84,184 @@ static void release_object(struct pv_gpu_context *ctx, struct pv_render_object *
    free(obj);
 }
 
+/* Objects allocated from a pool live no longer than it: destroying a pool frees them on the
+ * host, and resetting one does too where its family says so. The table follows the same
+ * rule here, and only here, so that nothing the host freed stays bound. */
+static const struct pool_family {
+   VkObjectType pool, child;
+   bool reset_frees;
+} pool_families[] = {
+      /* vkResetCommandPool recycles the buffers' memory; the buffers stay allocated. */
+      {VK_OBJECT_TYPE_COMMAND_POOL, VK_OBJECT_TYPE_COMMAND_BUFFER, false},
+      /* vkResetDescriptorPool frees every set allocated from the pool. */
+      {VK_OBJECT_TYPE_DESCRIPTOR_POOL, VK_OBJECT_TYPE_DESCRIPTOR_SET, true},
+};
+
+static const struct pool_family *family_of(VkObjectType type, bool as_pool)
+{
+   for (size_t i = 0; i < sizeof(pool_families) / sizeof(pool_families[0]); i++) {
+      if ((as_pool ? pool_families[i].pool : pool_families[i].child) == type)
+         return &pool_families[i];
+   }
+   return NULL;
+}
+
+struct find_pool {
+   VkObjectType type;
+   uint64_t handle, parent;
+   struct pv_render_object *found;
+};
+
+static void match_pool(uint64_t key, void *value, void *data)
+{
+   struct pv_render_object *obj = value;
+   struct find_pool *find = data;
+   if (obj->type == find->type && obj->handle == find->handle && obj->parent == find->parent)
+      find->found = obj;
+}
+
+/* Under the lock. Non-dispatchable handles are unique only per device (and only per type on
+ * some drivers), so the index may name another pool, or none when its insert failed: a scan
+ * of the table finds the right one then. */
+static struct pv_render_object *find_pool(struct pv_gpu_context *ctx, VkObjectType type,
+                                          uint64_t handle, uint64_t parent)
+{
+   struct pv_render_object *pool = pv_hash_lookup(&ctx->pools, handle);
+   if (pool && pool->type == type && pool->parent == parent)
+      return pool;
+   struct find_pool find = {type, handle, parent, NULL};
+   pv_hash_foreach(&ctx->objects, match_pool, &find);
+   return find.found;
+}
+
+/* Under the lock: takes every child of the pool out of the table. Returns them linked
+ * through next, for release_taken once the lock is dropped. */
+static struct pv_render_object *take_children(struct pv_gpu_context *ctx,
+                                              struct pv_render_object *pool)
+{
+   struct pv_render_object *children = pool->children;
+   pool->children = NULL;
+   for (struct pv_render_object *child = children; child; child = child->next) {
+      pv_hash_remove(&ctx->objects, child->id);
+      child->pool = child->prev = NULL;
+   }
+   return children;
+}
+
+/* Under the lock: takes the object out of the table and out of its pool; a pool takes its
+ * children along (the host frees them with it). Returned as take_children does. */
+static struct pv_render_object *take(struct pv_gpu_context *ctx, struct pv_render_object *obj)
+{
+   pv_hash_remove(&ctx->objects, obj->id);
+   if (obj->pool) {
+      if (obj->prev)
+         obj->prev->next = obj->next;
+      else
+         obj->pool->children = obj->next;
+      if (obj->next)
+         obj->next->prev = obj->prev;
+      obj->pool = obj->prev = NULL;
+   }
+   if (family_of(obj->type, true) && pv_hash_lookup(&ctx->pools, obj->handle) == obj)
+      pv_hash_remove(&ctx->pools, obj->handle);
+   obj->next = take_children(ctx, obj);
+   return obj;
+}
+
+static void release_taken(struct pv_gpu_context *ctx, struct pv_render_object *taken)
+{
+   while (taken) {
+      struct pv_render_object *next = taken->next;
+      release_object(ctx, taken);
+      taken = next;
+   }
+}
+
+/* Frees a reserved id that no host object came for. */
+static void give_back(struct pv_gpu_context *ctx, uint64_t id)
+{
+   pthread_mutex_lock(&ctx->lock);
+   struct pv_render_object *obj = pv_hash_lookup(&ctx->objects, id);
+   bool reserved = obj && obj->type == VK_OBJECT_TYPE_UNKNOWN;
+   if (reserved)
+      pv_hash_remove(&ctx->objects, id);
+   pthread_mutex_unlock(&ctx->lock);
+   if (reserved)
+      free(obj);
+}
+
+bool pv_render_objects_reserve(struct pv_gpu_context *ctx, const uint64_t *ids, uint64_t count,
+                               uint64_t *refused)
+{
+   for (uint64_t i = 0; i < count; i++) {
+      struct pv_render_object *obj = calloc(1, sizeof(*obj));
+      bool inserted = false;
+      if (obj) {
+         obj->id = ids[i];
+         obj->type = VK_OBJECT_TYPE_UNKNOWN;
+         pthread_mutex_lock(&ctx->lock);
+         inserted = pv_hash_insert(&ctx->objects, ids[i], obj);
+         pthread_mutex_unlock(&ctx->lock);
+      }
+      if (!inserted) {
+         free(obj);
+         *refused = ids[i];
+         /* Every id before i is ours: a repeated one failed its own insert. */
+         while (i--)
+            give_back(ctx, ids[i]);
+         return false;
+      }
+   }
+   return true;
+}
+
+struct pv_render_object *pv_render_object_commit(struct pv_gpu_context *ctx, VkObjectType type,
+                                                 uint64_t id, uint64_t handle, uint64_t parent,
+                                                 uint64_t pool)
+{
+   if (handle == 0) {
+      give_back(ctx, id);
+      return NULL;
+   }
+   pthread_mutex_lock(&ctx->lock);
+   struct pv_render_object *obj = pv_hash_lookup(&ctx->objects, id);
+   if (!obj || obj->type != VK_OBJECT_TYPE_UNKNOWN) {
+      pthread_mutex_unlock(&ctx->lock);
+      return NULL;
+   }
+   obj->type = type;
+   obj->handle = handle;
+   obj->parent = parent;
+   const struct pool_family *family = pool ? family_of(type, false) : NULL;
+   /* No pool when the guest destroyed it on another ring meanwhile: the object then stays
+    * until its device goes. */
+   struct pv_render_object *from = family ? find_pool(ctx, family->pool, pool, parent) : NULL;
+   if (from) {
+      obj->pool = from;
+      obj->next = from->children;
+      if (from->children)
+         from->children->prev = obj;
+      from->children = obj;
+   }
+   /* Fails when another pool has the handle, or out of memory: find_pool scans then. */
+   if (family_of(type, true))
+      pv_hash_insert(&ctx->pools, handle, obj);
+   pthread_mutex_unlock(&ctx->lock);
+   return obj;
+}
+
+struct pv_render_object *pv_render_object_bind(struct pv_gpu_context *ctx, VkObjectType type,
+                                               uint64_t id, uint64_t handle, uint64_t parent,
+                                               uint64_t pool)
+{
+   uint64_t refused;
+   if (!pv_render_objects_reserve(ctx, &id, 1, &refused))
+      return NULL;
+   return pv_render_object_commit(ctx, type, id, handle, parent, pool);
+}
+
 struct collect {
-   uint64_t match;
-   bool by_pool;
+   uint64_t parent;
    uint64_t *ids;
    size_t count, capacity;
 };
@@ -112,7 +270,7 @@ static void collect_match(uint64_t key, void *value, void *data)
 {
    struct pv_render_object *obj = value;
    struct collect *c = data;
-   if ((c->by_pool ? obj->pool : obj->parent) != c->match)
+   if (obj->parent != c->parent)
       return;
    if (c->count == c->capacity) {
       size_t capacity = c->capacity ? c->capacity * 2 : 64;
@@ -134,25 +292,26 @@ static void collect(struct pv_gpu_context *ctx, struct collect *c)
 
 void pv_render_object_unbind(struct pv_gpu_context *ctx, uint64_t id)
 {
-   if (id == 0)
-      return;
+   struct pv_render_object *taken = NULL;
    pthread_mutex_lock(&ctx->lock);
-   struct pv_render_object *obj = pv_hash_remove(&ctx->objects, id);
+   struct pv_render_object *obj = pv_hash_lookup(&ctx->objects, id);
+   /* A reserved id belongs to the create in flight, which commits or gives it back. */
+   if (obj && obj->type != VK_OBJECT_TYPE_UNKNOWN)
+      taken = take(ctx, obj);
    pthread_mutex_unlock(&ctx->lock);
-   if (!obj)
-      return;
-   if (obj->type == VK_OBJECT_TYPE_COMMAND_POOL || obj->type == VK_OBJECT_TYPE_DESCRIPTOR_POOL)
-      pv_render_objects_unbind_pool_children(ctx, obj->handle);
-   release_object(ctx, obj);
+   release_taken(ctx, taken);
 }
 
-void pv_render_objects_unbind_pool_children(struct pv_gpu_context *ctx, uint64_t pool)
+void pv_render_object_reset(struct pv_gpu_context *ctx, uint64_t id)
 {
-   struct collect c = {.match = pool, .by_pool = true};
-   collect(ctx, &c);
-   for (size_t i = 0; i < c.count; i++)
-      pv_render_object_unbind(ctx, c.ids[i]);
-   free(c.ids);
+   struct pv_render_object *children = NULL;
+   pthread_mutex_lock(&ctx->lock);
+   struct pv_render_object *pool = pv_hash_lookup(&ctx->objects, id);
+   const struct pool_family *family = pool ? family_of(pool->type, true) : NULL;
+   if (family && family->reset_frees)
+      children = take_children(ctx, pool);
+   pthread_mutex_unlock(&ctx->lock);
+   release_taken(ctx, children);
 }
 
 /* Teardown order: objects that others are made from or allocated out of die last. Pools go
@@ -198,7 +357,7 @@ static int teardown_rank(VkObjectType type)
 
 void pv_render_objects_destroy_children(struct pv_gpu_context *ctx, uint64_t parent)
 {
-   struct collect c = {.match = parent};
+   struct collect c = {.parent = parent};
    collect(ctx, &c);
    for (int rank = 0; rank <= 6; rank++) {
       for (size_t i = 0; i < c.count; i++) {
@@ -269,6 +428,7 @@ void pv_render_objects_finish(struct pv_gpu_context *ctx)
    pthread_mutex_unlock(&ctx->lock);
    pv_hash_foreach(&left, release_all, ctx);
    pv_hash_finish(&left);
+   pv_hash_finish(&ctx->pools); /* empty: pools went with their devices */
 }
 
 void pv_render_bind(struct pv_venus_dispatch *d, VkObjectType type, uint64_t id, uint64_t handle,
@@ -278,7 +438,27 @@ void pv_render_bind(struct pv_venus_dispatch *d, VkObjectType type, uint64_t id,
       pv_cs_fail(d->reader, "object id %llu is 0 or already in use", (unsigned long long)id);
 }
 
+bool pv_render_reserve(struct pv_venus_dispatch *d, const uint64_t *ids, uint64_t count)
+{
+   uint64_t refused = 0;
+   if (pv_render_objects_reserve(pv_render_ctx(d), ids, count, &refused))
+      return true;
+   return pv_cs_fail(d->reader, "object id %llu is 0, already in use or named twice",
+                     (unsigned long long)refused);
+}
+
+void pv_render_commit(struct pv_venus_dispatch *d, VkObjectType type, uint64_t id, uint64_t handle,
+                      uint64_t parent, uint64_t pool)
+{
+   pv_render_object_commit(pv_render_ctx(d), type, id, handle, parent, pool);
+}
+
 void pv_render_unbind(struct pv_venus_dispatch *d, uint64_t id)
 {
    pv_render_object_unbind(pv_render_ctx(d), id);
+}
+
+void pv_render_reset(struct pv_venus_dispatch *d, uint64_t id)
+{
+   pv_render_object_reset(pv_render_ctx(d), id);
 }

@@ -2,6 +2,7 @@
 #include "venus/pv_venus_dispatch.h"
 
 #include "util/pv_arena.h"
+#include "util/pv_log.h"
 
 const char *pv_venus_command_name(uint32_t command_id)
 {
@@ -19,6 +20,10 @@ bool pv_venus_dispatch_command(struct pv_venus_dispatch *d)
    d->command_flags = pv_cs_read_u32(r);
    if (r->failed)
       return false;
+   if (pv_debug(PV_DEBUG_PROTOCOL))
+      pv_info("protocol: %s (id %u, flags 0x%x) at stream offset %zu",
+              pv_venus_command_name(d->command_id), d->command_id, d->command_flags,
+              (size_t)r->command_offset);
 
    /* There is no length prefix: a command we cannot decode leaves no way to find the next
     * one, so an unknown id ends the stream (docs/protocol/venus.md §2). */

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end: vulkaninfo's JSON profile of lavapipe, native and through PearVisor (the stock
 Mesa venus guest), compared field by field. Every difference must be one the documented
-filtering explains; anything else fails the test.
+filtering explains; anything else fails the test. Every device extension `pearvisor info
+--protocol` says is offered must reach the guest, unless the guest hides it itself.
 
 usage: compare_vulkaninfo.py PEARVISOR HOST_ICD VENUS_ICD VK_XML WORKDIR
 """
@@ -20,7 +21,14 @@ from e2e_common import run_checked  # noqa: E402
 # protocol of Mesa 25 cannot carry them, or they would hand out fds we cannot back
 # (docs/protocol/venus.md §10).
 GUEST_HIDDEN = {'VK_KHR_swapchain', 'VK_KHR_synchronization2', 'VK_KHR_incremental_present',
-                'VK_KHR_swapchain_mutable_format', 'VK_EXT_swapchain_maintenance1'}
+                'VK_KHR_swapchain_mutable_format', 'VK_EXT_swapchain_maintenance1',
+                # shown only under VN_DEBUG=mem_budget (vn_physical_device.c)
+                'VK_EXT_memory_budget'}
+
+# Extensions lavapipe has, the guest's protocol knows and our decoder carries, which the
+# 1.3.239 registry we once generated from did not let through (virglrenderer offers them).
+MUST_REACH_GUEST = {'VK_KHR_maintenance5', 'VK_EXT_dynamic_rendering_unused_attachments',
+                    'VK_EXT_queue_family_foreign'}
 
 # Extensions the guest implements itself, whatever the host has (vn_physical_device.c).
 GUEST_IMPLEMENTED = {'VK_EXT_device_memory_report', 'VK_EXT_physical_device_drm',
@@ -115,7 +123,14 @@ def compare_structs(kind, what, native, venus, origin, venus_exts, notes, proble
             compare_fields('%s %s' % (what, name), n[key], v[key], allowed, notes, problems)
 
 
-def compare(native, venus, origin, notes):
+def offered_extensions(pearvisor, host_icd):
+    """The device extensions `pearvisor info --protocol` says the guest is offered."""
+    out = run_checked([pearvisor, 'info', '--protocol', '--icd', host_icd], os.environ, 60)
+    return {f[2] for f in (line.split() for line in out.splitlines())
+            if f[:2] == ['offered', 'device']}
+
+
+def compare(native, venus, origin, offered, notes):
     problems = []
     n_ext, v_ext = set(native['extensions']), set(venus['extensions'])
     for ext in sorted(v_ext - n_ext):
@@ -124,9 +139,16 @@ def compare(native, venus, origin, notes):
         else:
             problems.append('extension %s appears only through PearVisor' % ext)
     for ext in sorted(n_ext - v_ext):
-        why = 'hidden by the guest over vtest' if ext in GUEST_HIDDEN else \
-            'not offered by PearVisor (protocol cannot carry it, or fd sharing)'
-        notes.setdefault('extensions ' + why, []).append(ext)
+        if ext in GUEST_HIDDEN:
+            notes.setdefault('extensions hidden by the guest over vtest', []).append(ext)
+        elif ext in offered or ext in MUST_REACH_GUEST:
+            problems.append('extension %s is offered but does not reach the guest' % ext)
+        else:
+            notes.setdefault('extensions not offered by PearVisor (see pearvisor info '
+                             '--protocol)', []).append(ext)
+    for ext in sorted(MUST_REACH_GUEST - n_ext):
+        notes.setdefault('extensions that must reach the guest, which the host lacks',
+                         []).append(ext)
     for ext in sorted(n_ext & v_ext):
         if venus['extensions'][ext] > native['extensions'][ext]:
             problems.append('%s spec version grew' % ext)
@@ -166,7 +188,8 @@ def main():
         print('FAIL: the guest should cap the device at Vulkan 1.2, got %x' % api)
         return 1
     notes = {}
-    problems = compare(native, venus, struct_origins(vk_xml), notes)
+    offered = offered_extensions(pearvisor, host_icd)
+    problems = compare(native, venus, struct_origins(vk_xml), offered, notes)
     for what, items in notes.items():
         items = sorted(set(items))
         print('explained: %s: %d: %s' % (what, len(items), ', '.join(items)))

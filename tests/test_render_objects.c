@@ -1,0 +1,436 @@
+/* The renderer's object table through crafted Venus streams, over a fake host driver that
+ * counts what the host holds: pools and what is allocated from them, and creates whose guest
+ * id clashes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fake_vk.h"
+#include "render/pv_render.h"
+
+/* Guest ids the tests use; sets and command buffers take theirs from 1000 up. */
+#define DEVICE_ID 3
+#define LAYOUT_ID 10
+#define POOL_ID   11
+#define POOL2_ID  12
+#define FENCE_ID  13
+
+/* --- building commands ------------------------------------------------------------------- */
+
+/* One stream of commands, in the guest's little-endian 4-byte units. */
+static struct {
+   uint32_t words[1 << 16];
+   size_t count;
+} wire;
+
+static void put_u32(uint32_t v)
+{
+   assert_true(wire.count < sizeof(wire.words) / sizeof(wire.words[0]));
+   wire.words[wire.count++] = v; /* Venus is little-endian, like every host we build for */
+}
+
+static void put_u64(uint64_t v)
+{
+   put_u32((uint32_t)v);
+   put_u32((uint32_t)(v >> 32));
+}
+
+/* Command ids from protocol/venus-command-types.tsv; checked against the generated names. */
+static void put_command(uint32_t id, const char *name)
+{
+   assert_string_equal(pv_venus_command_name(id), name);
+   put_u32(id);
+   put_u32(0); /* no reply */
+}
+
+/* A struct's sType and an empty pNext chain. */
+static void put_struct(VkStructureType stype)
+{
+   put_u32((uint32_t)stype);
+   put_u64(0);
+}
+
+static void put_ids(const uint64_t *ids, uint32_t count)
+{
+   put_u64(count);
+   for (uint32_t i = 0; i < count; i++)
+      put_u64(ids[i]);
+}
+
+static void create_fence(uint64_t id)
+{
+   put_command(35, "vkCreateFence");
+   put_u64(DEVICE_ID);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_FENCE_CREATE_INFO);
+   put_u32(0);
+   put_u64(0); /* pAllocator */
+   put_u64(1);
+   put_u64(id);
+}
+
+static void create_set_layout(uint64_t id)
+{
+   put_command(72, "vkCreateDescriptorSetLayout");
+   put_u64(DEVICE_ID);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO);
+   put_u32(0); /* flags */
+   put_u32(0); /* bindingCount */
+   put_u64(0); /* pBindings */
+   put_u64(0);
+   put_u64(1);
+   put_u64(id);
+}
+
+static void create_descriptor_pool(uint64_t id)
+{
+   put_command(74, "vkCreateDescriptorPool");
+   put_u64(DEVICE_ID);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO);
+   put_u32(VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT);
+   put_u32(64); /* maxSets */
+   put_u32(1);
+   put_u64(1);
+   put_u32(VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER);
+   put_u32(64);
+   put_u64(0);
+   put_u64(1);
+   put_u64(id);
+}
+
+static void destroy_descriptor_pool(uint64_t id)
+{
+   put_command(75, "vkDestroyDescriptorPool");
+   put_u64(DEVICE_ID);
+   put_u64(id);
+   put_u64(0);
+}
+
+static void reset_descriptor_pool(uint64_t id)
+{
+   put_command(76, "vkResetDescriptorPool");
+   put_u64(DEVICE_ID);
+   put_u64(id);
+   put_u32(0);
+}
+
+static void allocate_sets(uint64_t pool, const uint64_t *ids, uint32_t count)
+{
+   put_command(77, "vkAllocateDescriptorSets");
+   put_u64(DEVICE_ID);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO);
+   put_u64(pool);
+   put_u32(count);
+   put_u64(count);
+   for (uint32_t i = 0; i < count; i++)
+      put_u64(LAYOUT_ID);
+   put_ids(ids, count);
+}
+
+static void free_sets(uint64_t pool, const uint64_t *ids, uint32_t count)
+{
+   put_command(78, "vkFreeDescriptorSets");
+   put_u64(DEVICE_ID);
+   put_u64(pool);
+   put_u32(count);
+   put_ids(ids, count);
+}
+
+static void create_command_pool(uint64_t id)
+{
+   put_command(85, "vkCreateCommandPool");
+   put_u64(DEVICE_ID);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO);
+   put_u32(VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT);
+   put_u32(0); /* queueFamilyIndex */
+   put_u64(0);
+   put_u64(1);
+   put_u64(id);
+}
+
+static void destroy_command_pool(uint64_t id)
+{
+   put_command(86, "vkDestroyCommandPool");
+   put_u64(DEVICE_ID);
+   put_u64(id);
+   put_u64(0);
+}
+
+static void reset_command_pool(uint64_t id)
+{
+   put_command(87, "vkResetCommandPool");
+   put_u64(DEVICE_ID);
+   put_u64(id);
+   put_u32(0);
+}
+
+static void allocate_command_buffers(uint64_t pool, const uint64_t *ids, uint32_t count)
+{
+   put_command(88, "vkAllocateCommandBuffers");
+   put_u64(DEVICE_ID);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO);
+   put_u64(pool);
+   put_u32(VK_COMMAND_BUFFER_LEVEL_PRIMARY);
+   put_u32(count);
+   put_ids(ids, count);
+}
+
+static void free_command_buffers(uint64_t pool, const uint64_t *ids, uint32_t count)
+{
+   put_command(89, "vkFreeCommandBuffers");
+   put_u64(DEVICE_ID);
+   put_u64(pool);
+   put_u32(count);
+   put_ids(ids, count);
+}
+
+/* --- a context over the fake driver ------------------------------------------------------ */
+
+static struct pv_gpu *gpu;
+static struct pv_gpu_context *ctx;
+static struct pv_vk_table vk;
+
+static void fence_retired(void *data, uint32_t ring_idx, uint64_t fence_id)
+{
+}
+
+/* Runs the stream built so far; true when the context is still alive after it. */
+static bool submit(void)
+{
+   bool ok = pv_gpu_context_submit(ctx, wire.words, wire.count * 4);
+   wire.count = 0;
+   return ok;
+}
+
+static uint64_t objects(void)
+{
+   struct pv_gpu_context_stats stats;
+   pv_gpu_context_get_stats(ctx, &stats);
+   return stats.objects;
+}
+
+/* A context whose instance and device are there already (the fake's), with one descriptor
+ * set layout made through the stream. */
+static int setup(void **state)
+{
+   fake_vk_reset();
+   gpu = pv_gpu_create(NULL);
+   assert_non_null(gpu);
+   const struct pv_gpu_context_desc desc = {
+         .capset_id = PV_GPU_CAPSET_VENUS,
+         .debug_name = "objects",
+         .fence_retired = fence_retired,
+   };
+   ctx = pv_gpu_context_create(gpu, &desc);
+   assert_non_null(ctx);
+   fake_vk_table(&vk);
+   ctx->vk = &vk;
+   assert_non_null(pv_render_object_bind(ctx, VK_OBJECT_TYPE_DEVICE, DEVICE_ID,
+                                         (uint64_t)(uintptr_t)fake_vk_create_device(), 0, 0));
+   wire.count = 0;
+   create_set_layout(LAYOUT_ID);
+   assert_true(submit());
+   return 0;
+}
+
+/* Teardown must leave the host holding nothing, whatever the test did. */
+static int teardown(void **state)
+{
+   pv_gpu_context_destroy(ctx);
+   pv_gpu_destroy(gpu);
+   assert_int_equal(fake_vk_live_total(), 0);
+   assert_int_equal(fake_vk.misuse, 0);
+   fake_vk_reset();
+   return 0;
+}
+
+static void ids_from(uint64_t first, uint64_t *ids, uint32_t count)
+{
+   for (uint32_t i = 0; i < count; i++)
+      ids[i] = first + i;
+}
+
+/* --- pools and what is allocated from them ----------------------------------------------- */
+
+/* An application that resets its descriptor pool every frame: the sets go with each reset,
+ * so the table stays the same size however long it runs, and their ids are free again. */
+static void test_reset_descriptor_pool_frees_sets(void **state)
+{
+   create_descriptor_pool(POOL_ID);
+   assert_true(submit());
+   const uint64_t base = objects();
+   uint64_t ids[8];
+   ids_from(1000, ids, 8);
+   allocate_sets(POOL_ID, ids, 8);
+   assert_true(submit());
+   assert_int_equal(objects(), base + 8);
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_DESCRIPTOR_SET], 8);
+   reset_descriptor_pool(POOL_ID);
+   assert_true(submit());
+   assert_int_equal(objects(), base);
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_DESCRIPTOR_SET], 0);
+   /* The same ids again: nothing of the old sets is left to clash with. */
+   allocate_sets(POOL_ID, ids, 8);
+   reset_descriptor_pool(POOL_ID);
+   assert_true(submit());
+   for (uint32_t frame = 0; frame < 1000; frame++) {
+      ids_from(2000 + frame * 8, ids, 8);
+      allocate_sets(POOL_ID, ids, 8);
+      reset_descriptor_pool(POOL_ID);
+      assert_true(submit());
+      assert_int_equal(objects(), base);
+   }
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_DESCRIPTOR_SET], 0);
+}
+
+/* Freed sets go one by one; destroying the pool takes the rest, and only its own. */
+static void test_free_and_destroy_descriptor_pool(void **state)
+{
+   create_descriptor_pool(POOL_ID);
+   create_descriptor_pool(POOL2_ID);
+   assert_true(submit());
+   const uint64_t base = objects();
+   uint64_t ids[4], other[2];
+   ids_from(1000, ids, 4);
+   ids_from(1100, other, 2);
+   allocate_sets(POOL_ID, ids, 4);
+   allocate_sets(POOL2_ID, other, 2);
+   free_sets(POOL_ID, ids, 2);
+   assert_true(submit());
+   assert_int_equal(objects(), base + 4);
+   destroy_descriptor_pool(POOL_ID);
+   assert_true(submit());
+   assert_int_equal(objects(), base + 1);
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_DESCRIPTOR_SET], 2);
+   /* The destroyed pool's ids, all four, are free for a new pool's sets. */
+   create_descriptor_pool(POOL_ID);
+   allocate_sets(POOL_ID, ids, 4);
+   free_sets(POOL2_ID, other, 2); /* the other pool's sets are still named */
+   assert_true(submit());
+   assert_int_equal(objects(), base + 4);
+}
+
+/* vkResetCommandPool keeps its command buffers (they stay valid and named), and
+ * vkDestroyCommandPool frees them all. */
+static void test_command_pool_reset_keeps_buffers(void **state)
+{
+   create_command_pool(POOL_ID);
+   assert_true(submit());
+   const uint64_t base = objects();
+   uint64_t ids[4];
+   ids_from(1000, ids, 4);
+   allocate_command_buffers(POOL_ID, ids, 4);
+   reset_command_pool(POOL_ID);
+   assert_true(submit());
+   assert_int_equal(objects(), base + 4);
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_COMMAND_BUFFER], 4);
+   free_command_buffers(POOL_ID, ids, 2);
+   assert_true(submit());
+   assert_int_equal(objects(), base + 2);
+   destroy_command_pool(POOL_ID);
+   assert_true(submit());
+   assert_int_equal(objects(), base - 1);
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_COMMAND_BUFFER], 0);
+   create_command_pool(POOL_ID);
+   allocate_command_buffers(POOL_ID, ids, 4);
+   assert_true(submit());
+   assert_int_equal(objects(), base + 4);
+}
+
+/* Ids the host made nothing for are not taken. */
+static void test_failed_allocation_takes_no_ids(void **state)
+{
+   create_descriptor_pool(POOL_ID);
+   assert_true(submit());
+   const uint64_t base = objects();
+   uint64_t ids[4];
+   ids_from(1000, ids, 4);
+   fake_vk.fail_allocations = true;
+   allocate_sets(POOL_ID, ids, 4);
+   assert_true(submit());
+   assert_int_equal(objects(), base);
+   fake_vk.fail_allocations = false;
+   allocate_sets(POOL_ID, ids, 4);
+   assert_true(submit());
+   assert_int_equal(objects(), base + 4);
+}
+
+/* --- creates whose guest id clashes ------------------------------------------------------ */
+
+/* A create naming a live id fails the context and leaves no host object behind. */
+static void test_clashing_create_makes_no_host_object(void **state)
+{
+   create_fence(FENCE_ID);
+   assert_true(submit());
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_FENCE], 1);
+   const uint64_t count = objects();
+   create_fence(FENCE_ID);
+   assert_false(submit());
+   assert_true(pv_gpu_context_is_fatal(ctx));
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_FENCE], 1);
+   assert_int_equal(objects(), count);
+}
+
+static void test_create_with_id_0_makes_no_host_object(void **state)
+{
+   create_fence(0);
+   assert_false(submit());
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_FENCE], 0);
+}
+
+/* An id named twice in one allocation: the host allocates none of the sets. */
+static void test_allocation_repeating_an_id_allocates_nothing(void **state)
+{
+   create_descriptor_pool(POOL_ID);
+   assert_true(submit());
+   const uint64_t base = objects();
+   const uint64_t ids[3] = {1000, 1001, 1000};
+   allocate_sets(POOL_ID, ids, 3);
+   assert_false(submit());
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_DESCRIPTOR_SET], 0);
+   assert_int_equal(objects(), base);
+}
+
+/* An allocation whose last id is a live object's: none of its command buffers is made, and
+ * the ids before it are not left taken. */
+static void test_allocation_clashing_with_a_live_id_allocates_nothing(void **state)
+{
+   create_command_pool(POOL_ID);
+   assert_true(submit());
+   const uint64_t base = objects();
+   const uint64_t ids[3] = {1000, 1001, FENCE_ID};
+   create_fence(FENCE_ID);
+   allocate_command_buffers(POOL_ID, ids, 3);
+   assert_false(submit());
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_COMMAND_BUFFER], 0);
+   assert_int_equal(objects(), base + 1);
+}
+
+int main(void)
+{
+   const struct CMUnitTest tests[] = {
+         cmocka_unit_test_setup_teardown(test_reset_descriptor_pool_frees_sets, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_free_and_destroy_descriptor_pool, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_command_pool_reset_keeps_buffers, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_failed_allocation_takes_no_ids, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_clashing_create_makes_no_host_object, setup,
+                                         teardown),
+         cmocka_unit_test_setup_teardown(test_create_with_id_0_makes_no_host_object, setup,
+                                         teardown),
+         cmocka_unit_test_setup_teardown(test_allocation_repeating_an_id_allocates_nothing, setup,
+                                         teardown),
+         cmocka_unit_test_setup_teardown(test_allocation_clashing_with_a_live_id_allocates_nothing,
+                                         setup, teardown),
+   };
+   return cmocka_run_group_tests(tests, NULL, NULL);
+}
