@@ -9,13 +9,7 @@
 #include <stdio.h>
 
 #include "pv_test.h"
-
-static const uint32_t quad_vert_spv[] =
-#include "quad.vert.spv.h"
-      ;
-static const uint32_t flat_frag_spv[] =
-#include "flat.frag.spv.h"
-      ;
+#include "pv_test_flat.h"
 
 #define NAME         "pv-test-indirect"
 #define SIZE         64u
@@ -23,11 +17,6 @@ static const uint32_t flat_frag_spv[] =
 #define ROWS         8u
 #define PIXELS       (SIZE * SIZE)
 #define CORNERS_BASE (ROWS * 6) /* the indexed draws' 4-corner quads follow the 6-vertex ones */
-
-struct vertex {
-   float pos[2]; /* clip space */
-   uint8_t color[4];
-};
 
 /* The indirect buffer; every offset is a multiple of 4 as the commands require. */
 struct indirect {
@@ -69,11 +58,7 @@ static uint32_t row_color(uint32_t row)
 
 struct scene {
    struct pv_buffer vertices, indices, commands, counts, readback;
-   struct pv_image color;
-   VkRenderPass pass;
-   VkFramebuffer framebuffer;
-   VkPipelineLayout layout;
-   VkPipeline pipeline;
+   struct pv_test_flat flat;
 };
 
 static void begin(struct pv_vkapp *app)
@@ -113,7 +98,7 @@ static void init_device_buffer(struct pv_vkapp *app, struct pv_buffer *buf, cons
 /* Row r's quad sits in cell (0, r): six vertices for plain draws, four corners for indexed. */
 static void create_geometry(struct pv_vkapp *app, struct scene *s)
 {
-   struct vertex vertices[ROWS * 6 + ROWS * 4];
+   struct pv_test_flat_vertex vertices[ROWS * 6 + ROWS * 4];
    for (uint32_t r = 0; r < ROWS; r++) {
       const float x0 = -1, x1 = x0 + 2.0f * CELL / SIZE;
       const float y0 = (float)(r * CELL) / (SIZE / 2) - 1, y1 = y0 + 2.0f * CELL / SIZE;
@@ -122,7 +107,7 @@ static void create_geometry(struct pv_vkapp *app, struct scene *s)
       const uint32_t rgba = row_color(r);
       for (int v = 0; v < 10; v++) {
          const int corner = v < 6 ? triangles[v] : v - 6;
-         struct vertex *out =
+         struct pv_test_flat_vertex *out =
                v < 6 ? &vertices[r * 6 + v] : &vertices[CORNERS_BASE + r * 4 + v - 6];
          out->pos[0] = corners[corner][0];
          out->pos[1] = corners[corner][1];
@@ -165,30 +150,7 @@ static void create_scene(struct pv_vkapp *app, struct scene *s)
    create_commands(app, s);
    pv_buffer_init(app, &s->readback, PIXELS * 4, VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                   PV_MEMORY_READBACK);
-   pv_image_init(app, &s->color, VK_FORMAT_R8G8B8A8_UNORM, SIZE, SIZE,
-                 VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT);
-   s->pass = pv_render_pass_create(app, s->color.format, VK_FORMAT_UNDEFINED);
-   s->framebuffer = pv_framebuffer_create(app, s->pass, &s->color, NULL);
-   const VkPipelineLayoutCreateInfo layout_info = {
-         .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
-   };
-   PV_VK_CHECK(vkCreatePipelineLayout(app->device, &layout_info, NULL, &s->layout));
-   const VkVertexInputAttributeDescription attributes[2] = {
-         {0, 0, VK_FORMAT_R32G32_SFLOAT, offsetof(struct vertex, pos)},
-         {1, 0, VK_FORMAT_R8G8B8A8_UNORM, offsetof(struct vertex, color)},
-   };
-   const struct pv_graphics_desc desc = {
-         .vertex = PV_SPIRV(quad_vert_spv),
-         .fragment = PV_SPIRV(flat_frag_spv),
-         .render_pass = s->pass,
-         .layout = s->layout,
-         .vertex_stride = sizeof(struct vertex),
-         .attributes = attributes,
-         .attribute_count = 2,
-         .width = SIZE,
-         .height = SIZE,
-   };
-   s->pipeline = pv_graphics_pipeline_create(app, &desc);
+   pv_test_flat_init(app, &s->flat, SIZE);
 }
 
 /* The GPU writes one draw and one count; the barrier makes them visible to the indirect reads. */
@@ -208,8 +170,8 @@ static void draw(struct pv_vkapp *app, struct scene *s)
    const VkClearValue clear = {.color = {.float32 = {0, 0, 0, 0}}};
    const VkRenderPassBeginInfo begin_info = {
          .sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO,
-         .renderPass = s->pass,
-         .framebuffer = s->framebuffer,
+         .renderPass = s->flat.pass,
+         .framebuffer = s->flat.framebuffer,
          .renderArea = {{0, 0}, {SIZE, SIZE}},
          .clearValueCount = 1,
          .pClearValues = &clear,
@@ -220,7 +182,7 @@ static void draw(struct pv_vkapp *app, struct scene *s)
    VkCommandBuffer cmd = pv_cmd_begin_once(app, &app->graphics);
    write_on_gpu(s, cmd);
    vkCmdBeginRenderPass(cmd, &begin_info, VK_SUBPASS_CONTENTS_INLINE);
-   vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, s->pipeline);
+   vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, s->flat.pipeline);
    vkCmdBindVertexBuffers(cmd, 0, 1, &s->vertices.buffer, &offset);
    vkCmdBindIndexBuffer(cmd, s->indices.buffer, 0, VK_INDEX_TYPE_UINT16);
    vkCmdDrawIndirect(cmd, commands, offsetof(struct indirect, strided), 2,
@@ -251,11 +213,7 @@ static uint32_t model_pixel(uint32_t x, uint32_t y)
 
 static void destroy_scene(struct pv_vkapp *app, struct scene *s)
 {
-   vkDestroyPipeline(app->device, s->pipeline, NULL);
-   vkDestroyPipelineLayout(app->device, s->layout, NULL);
-   vkDestroyFramebuffer(app->device, s->framebuffer, NULL);
-   vkDestroyRenderPass(app->device, s->pass, NULL);
-   pv_image_finish(app, &s->color);
+   pv_test_flat_finish(app, &s->flat);
    pv_buffer_finish(app, &s->readback);
    pv_buffer_finish(app, &s->counts);
    pv_buffer_finish(app, &s->commands);
@@ -270,8 +228,8 @@ int main(void)
    struct scene scene;
    create_scene(&app, &scene);
    draw(&app, &scene);
-   pv_image_copy_to_buffer(&app, &app.graphics, &scene.color, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
-                           &scene.readback);
+   pv_image_copy_to_buffer(&app, &app.graphics, &scene.flat.color,
+                           VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, &scene.readback);
 
    uint32_t expected[PIXELS];
    for (uint32_t y = 0; y < SIZE; y++) {

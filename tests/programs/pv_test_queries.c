@@ -11,13 +11,7 @@
 #include <string.h>
 
 #include "pv_test.h"
-
-static const uint32_t quad_vert_spv[] =
-#include "quad.vert.spv.h"
-      ;
-static const uint32_t flat_frag_spv[] =
-#include "flat.frag.spv.h"
-      ;
+#include "pv_test_flat.h"
 
 #define NAME         "pv-test-queries"
 #define SIZE         64u
@@ -47,11 +41,6 @@ enum {
    STAT_COUNT
 };
 
-struct vertex {
-   float pos[2]; /* clip space */
-   uint8_t color[4];
-};
-
 struct support {
    bool precise, statistics, host_reset, timestamps;
 };
@@ -68,11 +57,7 @@ struct copied {
 struct scene {
    struct support support;
    struct pv_buffer vertices, copy;
-   struct pv_image color;
-   VkRenderPass pass;
-   VkFramebuffer framebuffer;
-   VkPipelineLayout layout;
-   VkPipeline pipeline;
+   struct pv_test_flat flat;
    VkQueryPool occlusion, statistics, timestamps;
 };
 
@@ -175,7 +160,7 @@ static void create_scene(struct pv_vkapp *app, struct scene *s)
 {
    /* The quad covers pixels [8, 40) x [16, 48); the second lies beyond the right clip plane. */
    const float x0 = 8.0f / 32 - 1, x1 = 40.0f / 32 - 1, y0 = 16.0f / 32 - 1, y1 = 48.0f / 32 - 1;
-   const struct vertex vertices[12] = {
+   const struct pv_test_flat_vertex vertices[12] = {
          {{x0, y0}, {255, 255, 255, 255}}, {{x1, y0}, {255, 255, 255, 255}},
          {{x1, y1}, {255, 255, 255, 255}}, {{x0, y0}, {255, 255, 255, 255}},
          {{x1, y1}, {255, 255, 255, 255}}, {{x0, y1}, {255, 255, 255, 255}},
@@ -190,30 +175,7 @@ static void create_scene(struct pv_vkapp *app, struct scene *s)
    pv_buffer_init(app, &s->copy, sizeof(struct copied), VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                   PV_MEMORY_READBACK);
 
-   pv_image_init(app, &s->color, VK_FORMAT_R8G8B8A8_UNORM, SIZE, SIZE,
-                 VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT);
-   s->pass = pv_render_pass_create(app, s->color.format, VK_FORMAT_UNDEFINED);
-   s->framebuffer = pv_framebuffer_create(app, s->pass, &s->color, NULL);
-   const VkPipelineLayoutCreateInfo layout_info = {
-         .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
-   };
-   PV_VK_CHECK(vkCreatePipelineLayout(app->device, &layout_info, NULL, &s->layout));
-   const VkVertexInputAttributeDescription attributes[2] = {
-         {0, 0, VK_FORMAT_R32G32_SFLOAT, offsetof(struct vertex, pos)},
-         {1, 0, VK_FORMAT_R8G8B8A8_UNORM, offsetof(struct vertex, color)},
-   };
-   const struct pv_graphics_desc desc = {
-         .vertex = PV_SPIRV(quad_vert_spv),
-         .fragment = PV_SPIRV(flat_frag_spv),
-         .render_pass = s->pass,
-         .layout = s->layout,
-         .vertex_stride = sizeof(struct vertex),
-         .attributes = attributes,
-         .attribute_count = 2,
-         .width = SIZE,
-         .height = SIZE,
-   };
-   s->pipeline = pv_graphics_pipeline_create(app, &desc);
+   pv_test_flat_init(app, &s->flat, SIZE);
 
    s->occlusion = create_pool(app, VK_QUERY_TYPE_OCCLUSION, OCC_COUNT, 0);
    if (s->support.statistics)
@@ -227,15 +189,15 @@ static void begin_pass(const struct scene *s, VkCommandBuffer cmd)
    const VkClearValue clear = {.color = {.float32 = {0, 0, 0, 1}}};
    const VkRenderPassBeginInfo begin = {
          .sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO,
-         .renderPass = s->pass,
-         .framebuffer = s->framebuffer,
+         .renderPass = s->flat.pass,
+         .framebuffer = s->flat.framebuffer,
          .renderArea = {{0, 0}, {SIZE, SIZE}},
          .clearValueCount = 1,
          .pClearValues = &clear,
    };
    const VkDeviceSize offset = 0;
    vkCmdBeginRenderPass(cmd, &begin, VK_SUBPASS_CONTENTS_INLINE);
-   vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, s->pipeline);
+   vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, s->flat.pipeline);
    vkCmdBindVertexBuffers(cmd, 0, 1, &s->vertices.buffer, &offset);
 }
 
@@ -435,11 +397,7 @@ static void destroy_scene(struct pv_vkapp *app, struct scene *s)
    vkDestroyQueryPool(app->device, s->timestamps, NULL);
    vkDestroyQueryPool(app->device, s->statistics, NULL);
    vkDestroyQueryPool(app->device, s->occlusion, NULL);
-   vkDestroyPipeline(app->device, s->pipeline, NULL);
-   vkDestroyPipelineLayout(app->device, s->layout, NULL);
-   vkDestroyFramebuffer(app->device, s->framebuffer, NULL);
-   vkDestroyRenderPass(app->device, s->pass, NULL);
-   pv_image_finish(app, &s->color);
+   pv_test_flat_finish(app, &s->flat);
    pv_buffer_finish(app, &s->copy);
    pv_buffer_finish(app, &s->vertices);
 }
