@@ -213,6 +213,10 @@ bool pv_render_ring_create(struct pv_render_stream *creator, uint64_t id,
    }
    if (ring->monitor_period_us && !pv_render_monitor_start(ctx))
       return pv_cs_fail(r, "cannot start the ring monitor");
+   if (pv_debug(PV_DEBUG_RING))
+      pv_info("ring %llx: started, %u-byte buffer, idle after %llu us, monitor every %u us",
+              (unsigned long long)id, ring->buffer_size,
+              (unsigned long long)(ring->idle_timeout_ns / 1000), ring->monitor_period_us);
    return true;
 }
 
@@ -244,6 +248,8 @@ void pv_render_ring_destroy(struct pv_gpu_context *ctx, struct pv_render_ring *r
    atomic_store(&ring->stop, true);
    wake_ring(ring);
    pthread_join(ring->thread, NULL);
+   if (pv_debug(PV_DEBUG_RING))
+      pv_info("ring %llx: stopped", (unsigned long long)ring->id);
    ring_free(ring);
 }
 

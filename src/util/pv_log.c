@@ -2,6 +2,7 @@
 #include "util/pv_log.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,18 +21,26 @@ struct pv_flag_name {
    unsigned flag;
 };
 
-static unsigned parse_list(const char *list, const struct pv_flag_name *names, size_t count)
+/* The flags a comma list in the environment variable var names; a name it does not know is
+ * reported (the logger is not ready yet, so straight to stderr) rather than dropped unseen. */
+static unsigned parse_list(const char *var, const struct pv_flag_name *names, size_t count)
 {
+   const char *list = getenv(var);
    unsigned flags = 0;
    if (!list)
       return 0;
    char *copy = strdup(list), *save = NULL;
    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
         tok = strtok_r(NULL, ",", &save)) {
+      bool known = strcmp(tok, "all") == 0;
       for (size_t i = 0; i < count; i++) {
-         if (strcmp(tok, "all") == 0 || strcmp(tok, names[i].name) == 0)
+         if (known || strcmp(tok, names[i].name) == 0) {
             flags |= names[i].flag;
+            known = true;
+         }
       }
+      if (!known)
+         fprintf(stderr, "%s: warning: %s: unknown switch '%s' ignored\n", log_tag, var, tok);
    }
    free(copy);
    return flags;
@@ -47,11 +56,12 @@ static void read_env(void)
          {"no_lazy_wake", PV_PERF_NO_LAZY_WAKE},
          {"no_fence_pool", PV_PERF_NO_FENCE_POOL},
          {"no_timeline_waiters", PV_PERF_NO_TIMELINE_WAITERS}};
-   debug_flags =
-         parse_list(getenv("PV_DEBUG"), debug_names, sizeof(debug_names) / sizeof(debug_names[0]));
-   perf_flags =
-         parse_list(getenv("PV_PERF"), perf_names, sizeof(perf_names) / sizeof(perf_names[0]));
+   debug_flags = parse_list("PV_DEBUG", debug_names, sizeof(debug_names) / sizeof(debug_names[0]));
+   perf_flags = parse_list("PV_PERF", perf_names, sizeof(perf_names) / sizeof(perf_names[0]));
    const char *level = getenv("PV_LOG");
+   /* The debug switches log at info level: asking for one is asking to see it. */
+   if (debug_flags && !level)
+      atomic_store_explicit(&log_level, PV_LOG_INFO, memory_order_relaxed);
    static const char *const levels[] = {"error", "warn", "info", "debug"};
    for (int i = 0; level && i < 4; i++) {
       if (strcmp(level, levels[i]) == 0)
