@@ -32,9 +32,9 @@ static unsigned parse_list(const char *var, const struct pv_flag_name *names, si
    char *copy = strdup(list), *save = NULL;
    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
         tok = strtok_r(NULL, ",", &save)) {
-      bool known = strcmp(tok, "all") == 0;
+      bool all = strcmp(tok, "all") == 0, known = all;
       for (size_t i = 0; i < count; i++) {
-         if (known || strcmp(tok, names[i].name) == 0) {
+         if (all || strcmp(tok, names[i].name) == 0) {
             flags |= names[i].flag;
             known = true;
          }

@@ -27,6 +27,7 @@ EXPECTED = [
     ('ring', r'ring [0-9a-f]+: started, \d+-byte buffer, idle after \d+ us', 'a ring starting'),
     ('ring', r'ring [0-9a-f]+: stopped', 'a ring stopping'),
 ]
+VALIDATE_ON = 'PV_DEBUG=validate: host instance under'
 
 
 def serve_one(pearvisor, host_icd, venus_icd, program, debug):
@@ -52,6 +53,9 @@ def main():
     log = serve_one(pearvisor, host_icd, venus_icd, program, 'protocol,vtest,no_such,ring')
     if "PV_DEBUG: unknown switch 'no_such' ignored" not in log:
         failures.append('an unknown PV_DEBUG name went unreported')
+    # Each name turns on its own switch and no other.
+    if VALIDATE_ON in log:
+        failures.append('PV_DEBUG without validate turned the validation layer on')
     for switch, pattern, meaning in EXPECTED:
         count = len(re.findall(pattern, log))
         print('PV_DEBUG=%s: %d lines for %s' % (switch, count, meaning))
