@@ -69,9 +69,6 @@ class Forward:
                 names.append(d)
         return names
 
-    def aliases(self, name):
-        return [a for a, t in self.reg.command_alias.items() if t == name]
-
     def emit_loader(self, w):
         w('void pv_vk_table_load(struct pv_vk_table *t, PFN_vkGetInstanceProcAddr gipa, '
           'VkInstance instance)')
@@ -79,7 +76,11 @@ class Forward:
         w.depth += 1
         w('PFN_vkVoidFunction f;')
         for name in self.table_names():
-            names = [name] + self.aliases(name)
+            # The first name the loader answers is kept: an old loader answers any name it
+            # does not know with a trampoline to the device's entry of that very name, which
+            # a driver gives only for extensions the guest enabled. The guest enabled those
+            # of its protocol, so their names go first.
+            names = self.m.host_names(name)
             w('f = gipa(instance, "%s");' % names[0])
             for a in names[1:]:
                 w('if (!f)')
