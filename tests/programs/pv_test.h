@@ -20,6 +20,8 @@ bool pv_test_has_extension(const struct pv_vkapp *app, const char *extension);
 void pv_test_begin_device(struct pv_vkapp *app, const char *name,
                           const VkPhysicalDeviceFeatures2 *features, const char *const *extensions,
                           uint32_t extension_count);
+/* The graphics queue's timestampValidBits: 0 when it cannot write timestamps. */
+uint32_t pv_test_timestamp_bits(const struct pv_vkapp *app);
 
 /* Prints `CHECKSUM <16 hex digits>` on stdout and PASS/FAIL on stderr, tears the device down
  * (the program has destroyed its objects) and returns the exit status: 0 if ok, else 1. */

@@ -90,3 +90,14 @@ void pv_test_begin_device(struct pv_vkapp *app, const char *name,
    init_queue(app, &app->compute, family);
    pv_test_banner(app, name);
 }
+
+uint32_t pv_test_timestamp_bits(const struct pv_vkapp *app)
+{
+   uint32_t count = 0;
+   vkGetPhysicalDeviceQueueFamilyProperties(app->physical, &count, NULL);
+   VkQueueFamilyProperties *families = pv_alloc((count ? count : 1) * sizeof(*families));
+   vkGetPhysicalDeviceQueueFamilyProperties(app->physical, &count, families);
+   const uint32_t bits = families[app->graphics.family].timestampValidBits;
+   free(families);
+   return bits;
+}

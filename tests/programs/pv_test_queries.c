@@ -91,18 +91,6 @@ static void fact_equal(struct facts *f, const char *what, uint64_t got, uint64_t
    }
 }
 
-/* Zero when the graphics queue cannot write timestamps at all. */
-static uint32_t timestamp_bits(const struct pv_vkapp *app)
-{
-   uint32_t count = 0;
-   vkGetPhysicalDeviceQueueFamilyProperties(app->physical, &count, NULL);
-   VkQueueFamilyProperties *families = pv_alloc(count * sizeof(*families));
-   vkGetPhysicalDeviceQueueFamilyProperties(app->physical, &count, families);
-   const uint32_t bits = families[app->graphics.family].timestampValidBits;
-   free(families);
-   return bits;
-}
-
 /* Enables each optional feature the device has; the program covers what it enables. */
 static struct support begin(struct pv_vkapp *app)
 {
@@ -134,7 +122,7 @@ static struct support begin(struct pv_vkapp *app)
          .precise = has.features.occlusionQueryPrecise,
          .statistics = has.features.pipelineStatisticsQuery,
          .host_reset = has12.hostQueryReset,
-         .timestamps = timestamp_bits(app) > 0,
+         .timestamps = pv_test_timestamp_bits(app) > 0,
    };
    fprintf(stderr,
            "%s: precise occlusion %d, pipeline statistics %d, host reset %d, timestamps %d\n", NAME,
