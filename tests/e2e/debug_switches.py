@@ -19,7 +19,8 @@ from e2e_common import Server, run_checked  # noqa: E402
 
 # What each switch must make the server say: (switch, line pattern, what it means).
 EXPECTED = [
-    ('protocol', r'protocol: vkCreateInstance \(id \d+, flags 0x[0-9a-f]+\) at stream offset \d+',
+    ('protocol', r'protocol: vkCreateInstance \(id \d+, flags 0x[0-9a-f]+\) at stream offset \d+: '
+     r'[0-9.]+ ms',
      'the first command of every guest'),
     ('protocol', r'protocol: vkQueueSubmit2? \(id \d+', 'a submission'),
     ('protocol', r'protocol: vkCreateRingMESA \(id \d+', 'the ring the guest asked for'),
