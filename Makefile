@@ -46,5 +46,6 @@ VM_ARGS ?=
 .PHONY: test-vm
 test-vm: build
 	@scripts/vm-setup.sh
-	tests/vm/run_vm.py $(if $(VM_RENDERER_LIB),--renderer-lib $(VM_RENDERER_LIB)) $(VM_ARGS) \
-		$(addprefix $(BUILD)/tests/programs/pv-test-,compute transfer clear graphics sync)
+	tests/vm/run_vm.py $(if $(VM_RENDERER_LIB),--renderer-lib $(VM_RENDERER_LIB)) \
+		--guest-layer $(BUILD)/guest $(VM_ARGS) \
+		$(addprefix $(BUILD)/tests/programs/pv-test-,compute transfer clear graphics sync clocks)

@@ -33,7 +33,8 @@ echo "== ASan/UBSan build"
 ASAN_OPTIONS=detect_leaks=1 run_suite "$sanitize" -Db_sanitize=address,undefined -Db_lundef=false
 echo "== real VM: QEMU's virtio-gpu venus on our libvirglrenderer.so.1"
 if scripts/vm-setup.sh && tests/vm/run_vm.py --renderer-lib "$plain/src/virgl" \
-      "$plain"/tests/programs/pv-test-{compute,transfer,clear,graphics,sync}; then
+      --guest-layer "$plain/guest" \
+      "$plain"/tests/programs/pv-test-{compute,transfer,clear,graphics,sync,clocks}; then
    passed=$((passed + 1))
 else
    failed=$((failed + 1))

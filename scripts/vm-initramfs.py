@@ -5,6 +5,7 @@ The image holds a static busybox, the guest /init (tests/vm/guest-init.sh), the 
 virtio-gpu modules from the vm-setup cache, Mesa's venus driver with an ICD file that names it
 by absolute path, and the given programs under /pv/bin/, each with its whole `ldd` closure
 copied at the host's paths (symlinks kept, so /lib -> usr/lib style layouts stay intact).
+With --guest-layer, PearVisor's guest wait layer and its manifest go under /pv/layer.
 With --run-list, a second cpio archive carrying /pv/run.list is appended: the kernel unpacks
 concatenated archives in order, so the per-run command list stays apart from the programs.
 
@@ -26,6 +27,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CACHE = os.environ.get('PV_VM_CACHE', '/var/cache/pearvisor-vm')
 DEFAULT_VENUS_LIB = '/usr/lib/x86_64-linux-gnu/libvulkan_virtio.so'
 GUEST_ICD = '/pv/virtio_icd.json'
+# The guest wait layer (guest/), as the build tree lays it out; in the guest under
+# GUEST_LAYER_DIR, which /init's environment puts in XDG_DATA_DIRS when the layer is there.
+GUEST_LAYER_DIR = '/pv/layer'
+LAYER_LIB = 'libVkLayer_pearvisor_fast_wait.so'
+LAYER_MANIFEST = 'vulkan/implicit_layer.d/VkLayer_pearvisor_fast_wait.json'
 
 
 class Image:
@@ -140,6 +146,15 @@ def guest_icd(venus_lib, host_icd):
     return (json.dumps(icd, indent=4) + '\n').encode()
 
 
+def guest_layer_manifest(host_manifest):
+    """The layer's manifest with its library at the guest's path (a build tree's names the
+    library by its absolute host path)."""
+    with open(host_manifest) as f:
+        manifest = json.load(f)
+    manifest['layer']['library_path'] = os.path.join(GUEST_LAYER_DIR, LAYER_LIB)
+    return (json.dumps(manifest, indent=4) + '\n').encode()
+
+
 def build_base(args):
     img = Image()
     for d in ('/dev', '/proc', '/sys', '/tmp', '/bin', '/pv/bin', '/pv/modules'):
@@ -166,6 +181,12 @@ def build_base(args):
             raise RuntimeError('two programs named %s' % name)
         img.add_file_as('/pv/bin/' + name, program, 0o755)
         objects.append(program)
+    if args.guest_layer:
+        layer_lib = os.path.join(args.guest_layer, LAYER_LIB)
+        img.add_file_as(os.path.join(GUEST_LAYER_DIR, LAYER_LIB), layer_lib, 0o755)
+        img.add_data(os.path.join(GUEST_LAYER_DIR, LAYER_MANIFEST),
+                     guest_layer_manifest(os.path.join(args.guest_layer, LAYER_MANIFEST)))
+        objects.append(layer_lib)
     for obj in objects:
         for lib in ldd_closure(obj):
             img.add_host_path(lib)
@@ -208,13 +229,19 @@ def main():
                     help='its ICD file (default %(default)s); the guest gets a copy at ' + GUEST_ICD)
     ap.add_argument('--compress', choices=('gzip', 'none'), default='gzip',
                     help='archive compression (default %(default)s)')
+    ap.add_argument('--guest-layer', metavar='DIR',
+                    help='also put the guest wait layer under %s: DIR holds %s and %s '
+                         '(the build tree\'s guest/ folder)' % (GUEST_LAYER_DIR, LAYER_LIB,
+                                                               LAYER_MANIFEST))
     args = ap.parse_args()
     args.busybox = args.busybox or os.path.join(args.cache, 'chroot', 'usr', 'bin', 'busybox')
 
     if args.env_file and not args.run_list:
         sys.exit('vm-initramfs: --env-file goes in the --run-list archive; give both')
     for path in [args.busybox, args.init, args.venus_lib, args.venus_icd,
-                 os.path.join(args.cache, 'kernel', 'load-order')] + args.programs:
+                 os.path.join(args.cache, 'kernel', 'load-order')] + args.programs + (
+                     [os.path.join(args.guest_layer, rel) for rel in (LAYER_LIB, LAYER_MANIFEST)]
+                     if args.guest_layer else []):
         if not os.path.exists(path):
             sys.exit('vm-initramfs: missing %s (run scripts/vm-setup.sh? make build?)' % path)
     try:

@@ -31,7 +31,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_CACHE = os.environ.get('PV_VM_CACHE', '/var/cache/pearvisor-vm')
 DEFAULT_PROGRAMS = ['build/tests/programs/pv-test-' + n
-                    for n in ('compute', 'transfer', 'clear', 'graphics', 'sync')]
+                    for n in ('compute', 'transfer', 'clear', 'graphics', 'sync', 'clocks')]
 RENDERER_SONAME = 'libvirglrenderer.so.1'
 # PearVisor's library serves each guest context from this program, installed next to it.
 PV_WORKER = 'pearvisor-virgl-worker'
@@ -437,6 +437,16 @@ def judge_guest(prog, is_vulkaninfo):
         prog.problems.append('checksum differs from native')
 
 
+# What the layer prints under PEARVISOR_FAST_WAIT_DEBUG=1 when it takes a venus device's waits.
+LAYER_ACTIVE = re.compile(r'^fast_wait: active on ')
+
+
+def check_guest_layer(prog):
+    """With --guest-layer the layer must have acted on the program's venus device."""
+    if not any(LAYER_ACTIVE.search(line) for line in prog.guest_out):
+        prog.problems.append('the guest layer did not act (no "fast_wait: active on" line)')
+
+
 def venus_device_name(prog):
     for line in prog.guest_out:
         m = re.search(r'deviceName\s*=\s*(.*)', line)
@@ -485,6 +495,9 @@ def parse_args():
                     help='vulkaninfo to run in the guest (default %(default)s)')
     ap.add_argument('--no-vulkaninfo', action='store_true',
                     help='do not run vulkaninfo --summary in the guest')
+    ap.add_argument('--guest-layer', metavar='DIR',
+                    help='run the programs with the guest wait layer VK_LAYER_PEARVISOR_fast_wait '
+                         'from DIR (the build tree\'s guest/ folder); each must show it acted')
     ap.add_argument('--guest-env', action='append', default=[], metavar='K=V',
                     help='environment for the guest programs (e.g. VN_DEBUG=all); repeatable')
     ap.add_argument('--qemu-env', action='append', default=[], metavar='K=V',
@@ -500,6 +513,8 @@ def parse_args():
                      [os.path.join(ROOT, p) for p in DEFAULT_PROGRAMS]]
     if args.renderer_lib:
         args.renderer_lib = os.path.abspath(args.renderer_lib)
+    if args.guest_layer:
+        args.guest_layer = os.path.abspath(args.guest_layer)
     for kv in args.guest_env + args.qemu_env:
         if '=' not in kv or not re.match(r'[A-Za-z_][A-Za-z0-9_]*=', kv):
             ap.error('not K=V: %r' % kv)
@@ -544,6 +559,11 @@ def write_run_files(args, programs, workdir):
         for p in programs:
             f.write('%s\t%d\t%s\n' % (p.name, args.program_timeout, p.guest_command()))
     env_file = None
+    if args.guest_layer:
+        # The layer is implicit: found through XDG_DATA_DIRS, enabled by its variable, and
+        # asked to say on stderr whether it acts on the device (check_guest_layer reads it).
+        args.guest_env = ['XDG_DATA_DIRS=/pv/layer', 'PEARVISOR_FAST_WAIT=1',
+                          'PEARVISOR_FAST_WAIT_DEBUG=1'] + args.guest_env
     if args.guest_env:
         env_file = os.path.join(workdir, 'guest.env')
         with open(env_file, 'w') as f:
@@ -560,6 +580,8 @@ def build_initramfs(args, programs, workdir):
            '--run-list', run_list, '--compress', args.compress]
     if env_file:
         cmd += ['--env-file', env_file]
+    if args.guest_layer:
+        cmd += ['--guest-layer', args.guest_layer]
     rc, out, secs = run_bounded(cmd + [p.path for p in programs], None, 120)
     if rc != 0:
         raise SystemExit('run_vm: building the initramfs failed:\n' + out)
@@ -740,6 +762,8 @@ def run(args, workdir):
         judge_guest(vulkaninfo, True)
     for prog in programs:
         judge_guest(prog, False)
+        if args.guest_layer:
+            check_guest_layer(prog)
 
     ok = not vm.problems and not any(p.problems for p in guest_programs)
     print_report(args, vm, guest, programs, vulkaninfo, init_build_s, renderer_label)
