@@ -1,5 +1,7 @@
 """Emits the Venus decoders (guest -> host) and reply encoders (host -> guest) as C."""
 
+import re
+
 from model import UNIONS
 
 MESA_COMMANDS = {
@@ -30,11 +32,54 @@ class Writer:
         return '\n'.join(self.lines) + '\n'
 
 
+class Function:
+    """One generated C function: its signature (no storage class) and its body."""
+
+    def __init__(self, signature):
+        self.signature = signature
+        self.name = re.match(r'.*?(\w+)\(', signature).group(1)
+        self.body = Writer()
+        self.body.depth = 1
+
+    def calls(self, defined):
+        """The generated functions this one calls: names of `defined` in its body."""
+        return {n for n in CALL.findall(self.body.text()) if n in defined and n != self.name}
+
+    def emit(self, w, storage='static '):
+        w(storage + self.signature)
+        w('{')
+        w.lines.extend(self.body.lines)
+        w('}')
+        w()
+
+
+# A call of a generated function, as the codec writes them.
+CALL = re.compile(r'\b(pv_(?:decode|encode|exec)_\w+)\(')
+
+
 class Codec:
     def __init__(self, model):
         self.m = model
         self.reg = model.reg
         self._loop = 0
+        self.functions = {}  # name -> Function, in the order they were defined
+
+    def define(self, signature):
+        """Starts a function; returns the writer of its body."""
+        f = Function(signature)
+        self.functions[f.name] = f
+        return f.body
+
+    def live_functions(self, roots):
+        """The functions reachable from roots through calls, in definition order: nothing
+        else is emitted, so the compiler's unused-function warning proves the graph right."""
+        live, todo = set(), list(roots)
+        while todo:
+            name = todo.pop()
+            if name not in live:
+                live.add(name)
+                todo.extend(self.functions[name].calls(self.functions))
+        return [f for n, f in self.functions.items() if n in live]
 
     # --- helpers ------------------------------------------------------------------------
     def rt(self, name):
@@ -243,42 +288,33 @@ class Codec:
         return names
 
     # --- struct decoders -------------------------------------------------------------------
-    def struct_decoders(self, w, name, partial):
+    def struct_decoders(self, name, partial):
         s = self.m.struct(name)
         sfx = '_partial' if partial else ''
         if name in UNIONS:
             return
         items = self.m.items(name)
         counts = self.count_members(items)
-        w('static void pv_decode_%s_self%s(struct pv_cs_reader *r, %s *v)' % (name, sfx, name))
-        w('{')
-        w.depth += 1
+        w = self.define('void pv_decode_%s_self%s(struct pv_cs_reader *r, %s *v)' % (
+            name, sfx, name))
         body = [it for it in items if it.kind not in ('stype', 'pnext')]
         if not body:
             w('(void)r;')
             w('(void)v;')
         for it in body:
             self.decode_item(w, it, 'v->', partial, count_members=counts)
-        w.end()
-        w()
-        w('static void pv_decode_%s%s(struct pv_cs_reader *r, %s *v)' % (name, sfx, name))
-        w('{')
-        w.depth += 1
+        w = self.define('void pv_decode_%s%s(struct pv_cs_reader *r, %s *v)' % (name, sfx, name))
         if s.stype:
             w('pv_cs_read_stype(r, %s);' % s.stype)
             w('v->sType = %s;' % s.stype)
         if s.has_pnext:
             w('v->pNext = pv_decode_%s_pnext%s(r);' % (name, sfx))
         w('pv_decode_%s_self%s(r, v);' % (name, sfx))
-        w.end()
-        w()
 
-    def pnext_decoder(self, w, name, partial):
+    def pnext_decoder(self, name, partial):
         sfx = '_partial' if partial else ''
         exts = self.m.extenders(name)
-        w('static void *pv_decode_%s_pnext%s(struct pv_cs_reader *r)' % (name, sfx))
-        w('{')
-        w.depth += 1
+        w = self.define('void *pv_decode_%s_pnext%s(struct pv_cs_reader *r)' % (name, sfx))
         w('if (!pv_cs_read_pointer(r) || !pv_cs_enter(r))')
         w('   return NULL;')
         w('void *result = NULL;')
@@ -313,8 +349,6 @@ class Codec:
         w('}')
         w('pv_cs_leave(r);')
         w('return result;')
-        w.end()
-        w()
 
     # --- encoders ---------------------------------------------------------------------
     def write_element(self, w, it, expr):
@@ -381,36 +415,27 @@ class Codec:
         else:
             raise AssertionError(k)
 
-    def struct_encoders(self, w, name):
+    def struct_encoders(self, name):
         s = self.m.struct(name)
         items = self.m.items(name)
-        w('static void pv_encode_%s_self(struct pv_cs_writer *w, const %s *v)' % (name, name))
-        w('{')
-        w.depth += 1
+        w = self.define('void pv_encode_%s_self(struct pv_cs_writer *w, const %s *v)' % (
+            name, name))
         body = [it for it in items if it.kind not in ('stype', 'pnext')]
         if not body:
             w('(void)w;')
             w('(void)v;')
         for it in body:
             self.encode_item(w, it, 'v->')
-        w.end()
-        w()
-        w('static void pv_encode_%s(struct pv_cs_writer *w, const %s *v)' % (name, name))
-        w('{')
-        w.depth += 1
+        w = self.define('void pv_encode_%s(struct pv_cs_writer *w, const %s *v)' % (name, name))
         if s.stype:
             w('pv_cs_write_u32(w, (uint32_t)%s);' % s.stype)
         if s.has_pnext:
             w('pv_encode_%s_pnext(w, v->pNext);' % name)
         w('pv_encode_%s_self(w, v);' % name)
-        w.end()
-        w()
 
-    def pnext_encoder(self, w, name):
+    def pnext_encoder(self, name):
         exts = self.m.extenders(name)
-        w('static void pv_encode_%s_pnext(struct pv_cs_writer *w, const void *p)' % name)
-        w('{')
-        w.depth += 1
+        w = self.define('void pv_encode_%s_pnext(struct pv_cs_writer *w, const void *p)' % name)
         w('for (const VkBaseInStructure *s = p; s; s = s->pNext) {')
         w.depth += 1
         w('switch ((int)s->sType) {')
@@ -426,75 +451,51 @@ class Codec:
         w('}')
         w.end()
         w('pv_cs_write_u64(w, 0);')
-        w.end()
-        w()
 
-    def emit_unions(self, w):
+    def union_decoders(self):
         """The two unions Venus carries: a u32 tag, then the chosen member."""
         if 'VkClearColorValue' in self.m.input_structs:
-            w('static void pv_decode_VkClearColorValue(struct pv_cs_reader *r, '
-              'VkClearColorValue *v)')
-            w('{')
-            w('   /* float32, int32 and uint32 views are all 4 raw words */')
-            w('   const uint32_t tag = pv_cs_read_u32(r);')
-            w('   if (tag > 2) {')
-            w('      pv_cs_fail(r, "VkClearColorValue tag %u", tag);')
-            w('      return;')
-            w('   }')
-            w('   pv_cs_read_fixed_array_size(r, 4);')
-            w('   for (uint32_t i = 0; i < 4; i++)')
-            w('      v->uint32[i] = pv_cs_read_u32(r);')
+            w = self.define('void pv_decode_VkClearColorValue(struct pv_cs_reader *r, '
+                            'VkClearColorValue *v)')
+            w('/* float32, int32 and uint32 views are all 4 raw words */')
+            w('const uint32_t tag = pv_cs_read_u32(r);')
+            w('if (tag > 2) {')
+            w('   pv_cs_fail(r, "VkClearColorValue tag %u", tag);')
+            w('   return;')
             w('}')
-            w()
+            w('pv_cs_read_fixed_array_size(r, 4);')
+            w('for (uint32_t i = 0; i < 4; i++)')
+            w('   v->uint32[i] = pv_cs_read_u32(r);')
         if 'VkClearValue' in self.m.input_structs:
-            w('static void pv_decode_VkClearValue(struct pv_cs_reader *r, VkClearValue *v)')
-            w('{')
-            w('   const uint32_t tag = pv_cs_read_u32(r);')
-            w('   if (tag == 0)')
-            w('      pv_decode_VkClearColorValue(r, &v->color);')
-            w('   else if (tag == 1)')
-            w('      pv_decode_VkClearDepthStencilValue(r, &v->depthStencil);')
-            w('   else')
-            w('      pv_cs_fail(r, "VkClearValue tag %u", tag);')
-            w('}')
-            w()
+            w = self.define('void pv_decode_VkClearValue(struct pv_cs_reader *r, VkClearValue *v)')
+            w('const uint32_t tag = pv_cs_read_u32(r);')
+            w('if (tag == 0)')
+            w('   pv_decode_VkClearColorValue(r, &v->color);')
+            w('else if (tag == 1)')
+            w('   pv_decode_VkClearDepthStencilValue(r, &v->depthStencil);')
+            w('else')
+            w('   pv_cs_fail(r, "VkClearValue tag %u", tag);')
 
     # --- whole struct section ------------------------------------------------------------
-    def emit_structs(self, w):
+    def struct_codecs(self):
+        """Decoders of every struct a command can take, decoders and encoders of every one
+        it can return, whether or not a command reaches each function."""
         reg = self.reg
         inputs = sorted(self.m.input_structs)
         outputs = sorted(self.m.output_structs)
-        pnext_in = [n for n in inputs if reg.structs[n].has_pnext]
-        pnext_out = [n for n in outputs if reg.structs[n].has_pnext]
-        for n in pnext_in:
-            w('static void *pv_decode_%s_pnext(struct pv_cs_reader *r);' % n)
-        for n in pnext_out:
-            w('static void *pv_decode_%s_pnext_partial(struct pv_cs_reader *r);' % n)
-            w('static void pv_encode_%s_pnext(struct pv_cs_writer *w, const void *p);' % n)
+        self.union_decoders()
         for n in inputs:
-            if n not in UNIONS:
-                w('static void pv_decode_%s(struct pv_cs_reader *r, %s *v);' % (n, n))
-                w('static void pv_decode_%s_self(struct pv_cs_reader *r, %s *v);' % (n, n))
+            self.struct_decoders(n, False)
+        for n in inputs:
+            if reg.structs[n].has_pnext:
+                self.pnext_decoder(n, False)
         for n in outputs:
-            w('static void pv_decode_%s_partial(struct pv_cs_reader *r, %s *v);' % (n, n))
-            w('static void pv_decode_%s_self_partial(struct pv_cs_reader *r, %s *v);' % (n, n))
-            w('static void pv_encode_%s(struct pv_cs_writer *w, const %s *v);' % (n, n))
-            w('static void pv_encode_%s_self(struct pv_cs_writer *w, const %s *v);' % (n, n))
-        for n in inputs:
-            if n in UNIONS:
-                w('static void pv_decode_%s(struct pv_cs_reader *r, %s *v);' % (n, n))
-        w()
-        self.emit_unions(w)
-        for n in inputs:
-            self.struct_decoders(w, n, False)
-        for n in pnext_in:
-            self.pnext_decoder(w, n, False)
+            self.struct_decoders(n, True)
+            self.struct_encoders(n)
         for n in outputs:
-            self.struct_decoders(w, n, True)
-            self.struct_encoders(w, n)
-        for n in pnext_out:
-            self.pnext_decoder(w, n, True)
-            self.pnext_encoder(w, n)
+            if reg.structs[n].has_pnext:
+                self.pnext_decoder(n, True)
+                self.pnext_encoder(n)
 
     # --- commands ----------------------------------------------------------------------
     def arg_decl(self, it):
@@ -529,24 +530,18 @@ class Codec:
             w.end('};')
             w()
 
-    def emit_command_codecs(self, w):
+    def command_codecs(self):
         for cid, cmd in sorted(self.m.commands.items()):
             counts = set()
             for it in cmd.items:
                 if it.m.len:
                     counts.add(it.m.len.split(',')[0])
-            w('static void pv_decode_cmd_%s(struct pv_cs_reader *r, struct pv_cmd_%s *args)' % (
-                cmd.name, cmd.name))
-            w('{')
-            w.depth += 1
+            w = self.define('void pv_decode_cmd_%s(struct pv_cs_reader *r, '
+                            'struct pv_cmd_%s *args)' % (cmd.name, cmd.name))
             for it in cmd.items:
                 self.decode_item(w, it, 'args->', False, top=True, count_members=counts)
-            w.end()
-            w()
-            w('static void pv_encode_reply_%s(struct pv_cs_writer *w, '
-              'const struct pv_cmd_%s *args)' % (cmd.name, cmd.name))
-            w('{')
-            w.depth += 1
+            w = self.define('void pv_encode_reply_%s(struct pv_cs_writer *w, '
+                            'const struct pv_cmd_%s *args)' % (cmd.name, cmd.name))
             w('pv_cs_write_u32(w, %d);' % cid)
             if cmd.return_type != 'void':
                 size = 8 if self.reg.wire_kind(cmd.return_type) == 'u64' else 4
@@ -561,14 +556,11 @@ class Codec:
                     w('   pv_encode_%s(w, args->%s);' % (self.rt(it.type), it.name))
                 else:
                     self.encode_item(w, it, 'args->')
-            w.end()
-            w()
 
-    def emit_exec(self, w):
+    def exec_functions(self):
+        """One function per command of the exec table: decode, handle, reply."""
         for cid, cmd in sorted(self.m.commands.items()):
-            w('static void pv_exec_%s(struct pv_venus_dispatch *d)' % cmd.name)
-            w('{')
-            w.depth += 1
+            w = self.define('void pv_exec_%s(struct pv_venus_dispatch *d)' % cmd.name)
             w('struct pv_cmd_%s args;' % cmd.name)
             w('memset(&args, 0, sizeof(args));')
             w('pv_decode_cmd_%s(d->reader, &args);' % cmd.name)
@@ -584,14 +576,23 @@ class Codec:
             w('   pv_venus_reply_end(d, &w);')
             w('}')
             w.end()
-            w.end()
-            w()
         for cid, name in sorted(MESA_COMMANDS.items()):
-            w('static void pv_exec_%s(struct pv_venus_dispatch *d)' % name)
-            w('{')
-            w('   struct pv_cmd_%s args;' % name)
-            w('   memset(&args, 0, sizeof(args));')
-            w('   if (pv_decode_cmd_%s(d->reader, &args) && d->handlers->%s)' % (name, name))
-            w('      d->handlers->%s(d, &args);' % name)
-            w('}')
-            w()
+            w = self.define('void pv_exec_%s(struct pv_venus_dispatch *d)' % name)
+            w('struct pv_cmd_%s args;' % name)
+            w('memset(&args, 0, sizeof(args));')
+            w('if (pv_decode_cmd_%s(d->reader, &args) && d->handlers->%s)' % (name, name))
+            w('   d->handlers->%s(d, &args);' % name)
+
+    def exec_roots(self):
+        """The exec functions of every command the table dispatches."""
+        names = [cmd.name for cmd in self.m.commands.values()] + list(MESA_COMMANDS.values())
+        return ['pv_exec_%s' % n for n in names]
+
+    def emit_live(self, w):
+        """Declares, then defines, every function the exec table reaches."""
+        live = self.live_functions(self.exec_roots())
+        for f in live:
+            w('static %s;' % f.signature)
+        w()
+        for f in live:
+            f.emit(w)
