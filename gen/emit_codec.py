@@ -11,6 +11,25 @@ MESA_COMMANDS = {
     252: 'vkWaitVirtqueueSeqnoMESA', 253: 'vkWaitRingSeqnoMESA',
 }
 
+# Command families, each with a codec file of its own: its commands' decoders, reply encoders
+# and exec functions, and the struct codecs no other family reaches. A command belongs to the
+# first family whose pattern its name matches.
+FAMILIES = [
+    ('transport', r'MESA$'),
+    ('command_buffer', r'^vkCmd|CommandBuffer|CommandPool'),
+    ('instance', r'Instance|PhysicalDevice|EnumerateDevice'),
+    ('sync', r'Fence|Semaphore|Event'),
+    ('pipeline', r'Pipeline|Shader|Descriptor|Sampler|RenderPass|Framebuffer|Render(ing)?Area'),
+    ('memory', r'Memory|Buffer|Image|Quer'),
+    ('device', r''),
+]
+# Where the struct codecs reached by several families go, once.
+SHARED = 'shared'
+
+
+def family_of(command_name):
+    return next(f for f, pattern in FAMILIES if re.search(pattern, command_name))
+
 
 class Writer:
     def __init__(self):
@@ -583,16 +602,48 @@ class Codec:
             w('if (pv_decode_cmd_%s(d->reader, &args) && d->handlers->%s)' % (name, name))
             w('   d->handlers->%s(d, &args);' % name)
 
-    def exec_roots(self):
-        """The exec functions of every command the table dispatches."""
-        names = [cmd.name for cmd in self.m.commands.values()] + list(MESA_COMMANDS.values())
-        return ['pv_exec_%s' % n for n in names]
+    def exec_names(self):
+        """The commands the exec table dispatches."""
+        return [cmd.name for cmd in self.m.commands.values()] + list(MESA_COMMANDS.values())
 
-    def emit_live(self, w):
-        """Declares, then defines, every function the exec table reaches."""
-        live = self.live_functions(self.exec_roots())
-        for f in live:
-            w('static %s;' % f.signature)
+    def split(self):
+        """family (or SHARED) -> the functions its file defines, in definition order: what
+        the exec functions of a family's commands reach goes to that family's file, unless
+        another family reaches it too. Nothing unreached is emitted, so the compiler's
+        unused-function warning proves the call graph right."""
+        roots = {}
+        for name in self.exec_names():
+            roots.setdefault(family_of(name), []).append('pv_exec_%s' % name)
+        owners = {}  # function name -> families reaching it
+        for family, names in roots.items():
+            for f in self.live_functions(names):
+                owners.setdefault(f.name, set()).add(family)
+        files = {family: [] for family, _ in FAMILIES}
+        files[SHARED] = []
+        for name, f in self.functions.items():
+            if name in owners:
+                only = owners[name].pop() if len(owners[name]) == 1 else SHARED
+                files[only].append(f)
+        return files
+
+    @staticmethod
+    def is_exported(f, family):
+        """Shared codecs and exec functions (the table's entries) are seen by other files."""
+        return family == SHARED or f.name.startswith('pv_exec_')
+
+    def emit_declarations(self, w, files):
+        """The private header's part: every function another codec file calls."""
+        for family, functions in files.items():
+            for f in functions:
+                if self.is_exported(f, family):
+                    w('%s;' % f.signature)
+
+    def emit_file(self, w, family, functions):
+        """Declares a file's own static functions (they call each other in any order), then
+        defines all its functions."""
+        for f in functions:
+            if not self.is_exported(f, family):
+                w('static %s;' % f.signature)
         w()
-        for f in live:
-            f.emit(w)
+        for f in functions:
+            f.emit(w, '' if self.is_exported(f, family) else 'static ')

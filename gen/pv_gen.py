@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from registry import Registry  # noqa: E402
 from model import Model, read_command_ids, read_extensions  # noqa: E402
-from emit_codec import Codec, Writer, MESA_COMMANDS  # noqa: E402
+from emit_codec import Codec, Writer, MESA_COMMANDS, SHARED  # noqa: E402
 from emit_forward import Forward  # noqa: E402
 
 COMMAND_LIMIT = 283
@@ -89,23 +89,36 @@ def protocol_header(model, codec):
     return w.text()
 
 
-def codec_source(model, codec):
+def codec_header(codec, files):
+    w = Writer()
+    w('/* Private to the pv_venus_codec_*.c files: the codecs several command families share,')
+    w(' * and the exec functions the dispatch table names. */')
+    w('#ifndef PV_VENUS_CODEC_H')
+    w('#define PV_VENUS_CODEC_H')
+    w()
+    w('#include "venus/pv_venus_dispatch.h"')
+    w()
+    codec.emit_declarations(w, files)
+    w()
+    w('#endif')
+    return w.text()
+
+
+def codec_source(model, codec, family, functions):
     w = Writer()
     w('#include <stdint.h>')
     w('#include <string.h>')
     w()
-    w('#include "venus/pv_venus_dispatch.h"')
+    w('#include "venus/pv_venus_codec.h"')
     w()
-    codec.struct_codecs()
-    codec.command_codecs()
-    codec.exec_functions()
-    codec.emit_live(w)
-    w('const pv_venus_exec_fn pv_venus_exec_table[PV_VENUS_COMMAND_LIMIT] = {')
-    for cid, cmd in sorted(model.commands.items()):
-        w('   [%d] = pv_exec_%s,' % (cid, cmd.name))
-    for cid, name in sorted(MESA_COMMANDS.items()):
-        w('   [%d] = pv_exec_%s,' % (cid, name))
-    w('};')
+    codec.emit_file(w, family, functions)
+    if family == SHARED:
+        w('const pv_venus_exec_fn pv_venus_exec_table[PV_VENUS_COMMAND_LIMIT] = {')
+        for cid, cmd in sorted(model.commands.items()):
+            w('   [%d] = pv_exec_%s,' % (cid, cmd.name))
+        for cid, name in sorted(MESA_COMMANDS.items()):
+            w('   [%d] = pv_exec_%s,' % (cid, name))
+        w('};')
     return w.text()
 
 
@@ -184,7 +197,14 @@ def main():
     fwd = Forward(model, codec)
     os.makedirs(outdir, exist_ok=True)
     write(outdir, 'pv_venus_protocol.h', protocol_header(model, codec), vk_xml)
-    write(outdir, 'pv_venus_codec.c', codec_source(model, codec), vk_xml)
+    codec.struct_codecs()
+    codec.command_codecs()
+    codec.exec_functions()
+    files = codec.split()
+    write(outdir, 'pv_venus_codec.h', codec_header(codec, files), vk_xml)
+    for family, functions in files.items():
+        write(outdir, 'pv_venus_codec_%s.c' % family,
+              codec_source(model, codec, family, functions), vk_xml)
     write(outdir, 'pv_venus_info.c', info_source(model), vk_xml)
     write(outdir, 'pv_vk_table.h', table_header(fwd), vk_xml)
     write(outdir, 'pv_render_forward_gen.c', forward_source(fwd), vk_xml)
