@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds PearVisor twice (plain, then ASan/UBSan), runs every test in both, boots a real VM
+# Builds PearVisor twice (plain, then ASan/UBSan), runs every test in both, runs the GPU
+# programs against a ThreadSanitizer build of the server, boots a real VM
 # on our virglrenderer-compatible library (make test-vm), checks the formatting, and ends
 # with one line "N passed, N failed" over all of it.
 set -uo pipefail
@@ -31,6 +32,17 @@ echo "== plain build"
 run_suite "$plain"
 echo "== ASan/UBSan build"
 ASAN_OPTIONS=detect_leaks=1 run_suite "$sanitize" -Db_sanitize=address,undefined -Db_lundef=false
+echo "== ThreadSanitizer: the GPU programs as guests of a TSan server"
+tsan=build-tsan
+if { [ -f "$tsan/build.ninja" ] ||
+     meson setup "$tsan" -Db_sanitize=thread -Db_lundef=false >"$tsan.setup.log" 2>&1; } &&
+   ninja -C "$tsan" pearvisor &&
+   tests/sanitize/tsan_programs.sh "$tsan/pearvisor" /usr/share/vulkan/icd.d/lvp_icd.json \
+      "$plain"/tests/programs/pv-test-{sync,compute,queries,events,render,descriptors,clocks}; then
+   passed=$((passed + 1))
+else
+   failed=$((failed + 1))
+fi
 echo "== real VM: QEMU's virtio-gpu venus on our libvirglrenderer.so.1"
 if scripts/vm-setup.sh && tests/vm/run_vm.py --renderer-lib "$plain/src/virgl" \
       --guest-layer "$plain/guest" \
