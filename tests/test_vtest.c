@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,27 +37,31 @@ static const char test_name[] = "test_vtest";
 struct server {
    struct pv_gpu *gpu;
    int fd;
-   bool print_stats;
+   struct pv_vtest_serve_params params;
    pthread_t thread;
 };
 
 static void *serve_thread(void *arg)
 {
    struct server *s = arg;
-   if (s->print_stats)
-      pv_vtest_conn_serve(s->gpu, s->fd, true, 0);
+   if (s->params.print_stats || s->params.stop_fd >= 0)
+      pv_vtest_conn_serve(s->gpu, s->fd, &s->params);
    else
       pv_vtest_serve_client(s->gpu, s->fd);
    return NULL;
 }
 
 /* Starts serving one end of a socketpair on a thread; returns the client end. */
-static int start_with(struct server *s, bool print_stats)
+static int start_with(struct server *s, bool print_stats, int stop_fd)
 {
    fake_gpu_reset();
    int sv[2];
    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-   *s = (struct server){.gpu = pv_gpu_create(NULL), .fd = sv[1], .print_stats = print_stats};
+   *s = (struct server){
+         .gpu = pv_gpu_create(NULL),
+         .fd = sv[1],
+         .params = {.print_stats = print_stats, .stop_fd = stop_fd},
+   };
    assert_non_null(s->gpu);
    assert_int_equal(pthread_create(&s->thread, NULL, serve_thread, s), 0);
    return sv[0];
@@ -64,7 +69,7 @@ static int start_with(struct server *s, bool print_stats)
 
 static int start(struct server *s)
 {
-   return start_with(s, false);
+   return start_with(s, false, -1);
 }
 
 /* Closes the client end; the serving thread must return and leave no context behind. */
@@ -403,7 +408,7 @@ static void sync_write(int fd, uint32_t id, uint64_t value)
    send_msg(fd, 22, write, 3);
 }
 
-/* SYNC_WAIT for (id, value) pairs; returns the eventfd. */
+/* SYNC_WAIT for (id, value) pairs; returns the fd the guest polls. */
 static int sync_wait(int fd, bool any, uint32_t timeout_ms, const uint32_t *ids,
                      const uint64_t *values, uint32_t count)
 {
@@ -484,6 +489,65 @@ static void test_syncs_without_context(void **state)
    assert_true(wait_readable(efd, TEST_WAIT_MS));
    close(efd);
    finish(&s, fd);
+}
+
+/* What a guest's poll() of a SYNC_WAIT fd sees within timeout_ms: 0 for nothing. */
+static short wait_events(int fd, int timeout_ms)
+{
+   struct pollfd p = {.fd = fd, .events = POLLIN};
+   return poll(&p, 1, timeout_ms) == 1 ? p.revents : 0;
+}
+
+/* A wait the worker can no longer satisfy ends in an error for the guest (POLLHUP without
+ * POLLIN: VK_ERROR_DEVICE_LOST), not in a poll() that never returns; a satisfied one reads
+ * as POLLIN. */
+static void test_sync_wait_hangs_up_at_teardown(void **state)
+{
+   struct server s;
+   int fd = start(&s);
+   create_renderer(fd);
+   uint32_t id = sync_create(fd, 0);
+   const uint64_t one[1] = {1}, two[1] = {2};
+   int satisfied = sync_wait(fd, false, 0xffffffff, &id, one, 1);
+   int pending = sync_wait(fd, false, 0xffffffff, &id, two, 1);
+   sync_write(fd, id, 1);
+   assert_true(wait_events(satisfied, TEST_WAIT_MS) & POLLIN);
+   assert_int_equal(wait_events(pending, 50), 0);
+   finish(&s, fd);
+   assert_int_equal(wait_events(pending, TEST_WAIT_MS), POLLHUP);
+   close(satisfied);
+   close(pending);
+}
+
+/* The server stops while a guest is connected: the guest is told by everything it waits on
+ * (its context turns fatal, a pending SYNC_WAIT hangs up), new work gets the protocol's
+ * failure answers, and the connection stays until the guest leaves. */
+static void test_stop_tells_the_guest(void **state)
+{
+   int stop_fd = eventfd(0, EFD_CLOEXEC);
+   assert_true(stop_fd >= 0);
+   struct server s;
+   int fd = start_with(&s, false, stop_fd);
+   handshake(fd);
+   uint32_t id = sync_create(fd, 0);
+   const uint64_t one[1] = {1};
+   int pending = sync_wait(fd, false, 0xffffffff, &id, one, 1);
+
+   assert_int_equal(eventfd_write(stop_fd, 1), 0);
+   assert_int_equal(wait_events(pending, TEST_WAIT_MS), POLLHUP);
+   const uint32_t capset_query[2] = {PV_GPU_CAPSET_VENUS, 0};
+   send_msg(fd, PV_VTEST_GET_CAPSET, capset_query, 2);
+   uint32_t valid[1 + PV_GPU_CAPSET_MAX_SIZE / 4];
+   assert_int_equal(read_reply(fd, PV_VTEST_GET_CAPSET, valid, 1), 1);
+   assert_int_equal(valid[0], 0);
+   int blob_fd;
+   assert_int_equal(create_blob(fd, 2, 1, 4096, 0, &blob_fd), 0);
+   close(blob_fd);
+   assert_int_equal(sync_read(fd, id), 0); /* syncs still answer */
+   assert_int_equal(fake_gpu.blobs, 0);
+   finish(&s, fd);
+   close(pending);
+   close(stop_fd);
 }
 
 /* A fatal context keeps its connection: the guest would spin forever on a closed socket. */
@@ -678,7 +742,7 @@ static void test_disconnect_mid_message(void **state)
 static void test_stats_on_disconnect(void **state)
 {
    struct server s;
-   int fd = start_with(&s, true);
+   int fd = start_with(&s, true, -1);
    handshake(fd);
    assert_alive(fd);
    finish(&s, fd);
@@ -988,6 +1052,8 @@ int main(void)
          cmocka_unit_test(test_submit_batches_and_syncs),
          cmocka_unit_test(test_syncs),
          cmocka_unit_test(test_syncs_without_context),
+         cmocka_unit_test(test_sync_wait_hangs_up_at_teardown),
+         cmocka_unit_test(test_stop_tells_the_guest),
          cmocka_unit_test(test_fatal_context_keeps_answering),
          cmocka_unit_test(test_unknown_and_legacy_commands_are_skipped),
          cmocka_unit_test(test_bad_lengths_close),

@@ -21,13 +21,14 @@ struct pv_watchdog {
    pthread_t thread;
    pthread_mutex_t lock; /* everything below but busy; held while cancel runs */
    int fd;
+   int stop_fd; /* -1: none */
    int wake_fd; /* eventfd: arm or stop happened */
    char name[64];
-   void (*cancel)(void *data);
+   void (*cancel)(void *data, bool stop_asked);
    void *data;
    atomic_uint busy;   /* odd while busy; bumped at each start and end of a call */
    unsigned busy_seen; /* busy as of the last tick after the hang-up */
-   bool hung_up, cancelled, armed, stopping;
+   bool hung_up, stop_asked, cancelled, armed, stopping;
    unsigned exit_seconds;
    uint64_t exit_at_ns;
 };
@@ -38,7 +39,7 @@ static int next_timeout_ms(const struct pv_watchdog *w)
       uint64_t now = pv_os_now_ns();
       return now >= w->exit_at_ns ? 0 : (int)((w->exit_at_ns - now) / 1000000 + 1);
    }
-   return w->hung_up && !w->cancelled ? PV_WATCHDOG_TICK_MS : -1;
+   return (w->hung_up || w->stop_asked) && !w->cancelled ? PV_WATCHDOG_TICK_MS : -1;
 }
 
 static void *watchdog_thread(void *arg)
@@ -46,13 +47,14 @@ static void *watchdog_thread(void *arg)
    struct pv_watchdog *w = arg;
    pthread_mutex_lock(&w->lock);
    while (!w->stopping) {
-      struct pollfd fds[2] = {
+      struct pollfd fds[3] = {
             {.fd = w->wake_fd, .events = POLLIN},
             {.fd = w->hung_up || w->armed ? -1 : w->fd, .events = POLLRDHUP},
+            {.fd = w->stop_asked || w->armed ? -1 : w->stop_fd, .events = POLLIN},
       };
       int timeout = next_timeout_ms(w);
       pthread_mutex_unlock(&w->lock);
-      poll(fds, 2, timeout);
+      poll(fds, 3, timeout);
       uint64_t count;
       if (fds[0].revents & POLLIN)
          (void)!read(w->wake_fd, &count, sizeof(count));
@@ -67,12 +69,15 @@ static void *watchdog_thread(void *arg)
       }
       if (fds[1].revents)
          w->hung_up = true;
+      if (fds[2].revents)
+         w->stop_asked = true;
       /* Only a call that has lasted a whole tick after the hang-up is cancelled: a guest
        * that sends its last commands and closes at once must not have them cut short. */
       unsigned busy = atomic_load(&w->busy);
-      if (w->hung_up && !w->armed && !w->cancelled && (busy & 1) && busy == w->busy_seen) {
+      if ((w->hung_up || w->stop_asked) && !w->armed && !w->cancelled && (busy & 1) &&
+          busy == w->busy_seen) {
          w->cancelled = true;
-         w->cancel(w->data);
+         w->cancel(w->data, !w->hung_up);
       }
       w->busy_seen = busy;
    }
@@ -80,13 +85,14 @@ static void *watchdog_thread(void *arg)
    return NULL;
 }
 
-struct pv_watchdog *pv_watchdog_start(int fd, const char *name, void (*cancel)(void *data),
-                                      void *data)
+struct pv_watchdog *pv_watchdog_start(int fd, int stop_fd, const char *name,
+                                      void (*cancel)(void *data, bool stop_asked), void *data)
 {
    struct pv_watchdog *w = calloc(1, sizeof(*w));
    if (!w)
       goto fail;
    w->fd = fd;
+   w->stop_fd = stop_fd;
    w->cancel = cancel;
    w->data = data;
    snprintf(w->name, sizeof(w->name), "%s", name);

@@ -40,8 +40,9 @@ struct pv_worker {
 
 /* The library closed the control socket (the VMM destroyed the context, or died) while a
  * request blocked. */
-static void cancel_context(void *ctx)
+static void cancel_context(void *ctx, bool stop_asked)
 {
+   (void)stop_asked; /* no stop descriptor is watched here */
    pv_gpu_context_cancel(ctx, "the VMM let go of the context while a command was blocked");
 }
 
@@ -284,7 +285,7 @@ int main(int argc, char **argv)
       pv_error("%s: cannot set up the context; exiting", w.name);
       return 1;
    }
-   w.watchdog = pv_watchdog_start(PV_WIRE_FD_CONTROL, w.name, cancel_context, w.ctx);
+   w.watchdog = pv_watchdog_start(PV_WIRE_FD_CONTROL, -1, w.name, cancel_context, w.ctx);
    serve(&w);
    pv_watchdog_arm_exit(w.watchdog, PV_WORKER_TEARDOWN_LIMIT_S);
    pv_gpu_context_destroy(w.ctx);

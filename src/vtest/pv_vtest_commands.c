@@ -72,7 +72,8 @@ static bool get_capset(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t w
 {
    uint32_t reply[PV_VTEST_MAX_REPLY_WORDS] = {0}; /* {valid} + capset, zero-padded */
    size_t size = PV_GPU_CAPSET_MAX_SIZE;
-   if (!pv_gpu_get_capset(conn->gpu, w[0], w[1], reply + 1, &size))
+   /* Not valid while stopping: the guest's vkCreateInstance fails cleanly. */
+   if (conn->stopping || !pv_gpu_get_capset(conn->gpu, w[0], w[1], reply + 1, &size))
       return pv_vtest_conn_reply(conn, PV_VTEST_GET_CAPSET, reply, 1);
    if (size > PV_GPU_CAPSET_MAX_SIZE)
       size = PV_GPU_CAPSET_MAX_SIZE;
@@ -82,10 +83,12 @@ static bool get_capset(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t w
 
 /* CONTEXT_INIT has no reply, so a refused one can only be logged; the connection stays,
  * answering what it can (dropping it would make the guest spin). */
-/* The guest hung up while a command of its context blocked (a wait nothing will end). */
-static void cancel_context(void *ctx)
+/* The guest hung up, or the server is stopping, while a command of its context blocked (a
+ * wait nothing will end). */
+static void cancel_context(void *ctx, bool stop_asked)
 {
-   pv_gpu_context_cancel(ctx, "the guest left while a command was blocked");
+   pv_gpu_context_cancel(ctx, stop_asked ? "the server is stopping while a command was blocked"
+                                         : "the guest left while a command was blocked");
 }
 
 static bool context_init(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t words)
@@ -95,6 +98,10 @@ static bool context_init(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t
       if (capset_id != conn->capset_id)
          pv_error("%s: CONTEXT_INIT for capset %u, but the context has capset %u; ignored",
                   conn->name, capset_id, conn->capset_id);
+      return true;
+   }
+   if (conn->stopping) {
+      pv_warn("%s: CONTEXT_INIT while the server is stopping; no context", conn->name);
       return true;
    }
    const struct pv_gpu_context_desc desc = {
@@ -110,7 +117,8 @@ static bool context_init(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t
                conn->name, capset_id);
       return true;
    }
-   conn->watchdog = pv_watchdog_start(conn->fd, conn->name, cancel_context, conn->ctx);
+   conn->watchdog =
+         pv_watchdog_start(conn->fd, conn->stop_fd, conn->name, cancel_context, conn->ctx);
    conn->capset_id = capset_id;
    return true;
 }
@@ -157,6 +165,8 @@ static bool resource_create_blob(struct pv_vtest_conn *conn, const uint32_t *w, 
    if (!conn->ctx)
       pv_error("%s: RESOURCE_CREATE_BLOB without a context (no successful CONTEXT_INIT)",
                conn->name);
+   else if (conn->stopping)
+      pv_warn("%s: RESOURCE_CREATE_BLOB refused: the server is stopping", conn->name);
    else if (desc.blob_mem != PV_GPU_BLOB_MEM_HOST3D || !create_blob(conn, &desc, &fd))
       pv_error("%s: RESOURCE_CREATE_BLOB type %u, flags %#x, %llu bytes, blob id %llu failed",
                conn->name, desc.blob_mem, desc.blob_flags, (unsigned long long)desc.size,
@@ -288,7 +298,7 @@ static bool sync_wait(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t wo
                                (words - 2) / 3);
    if (fd < 0) {
       /* Without an fd the guest aborts anyway. */
-      pv_error("%s: SYNC_WAIT: no eventfd; closing the connection", conn->name);
+      pv_error("%s: SYNC_WAIT: no pipe for the wait; closing the connection", conn->name);
       return false;
    }
    bool ok =

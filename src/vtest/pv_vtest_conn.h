@@ -69,11 +69,27 @@ struct pv_vtest_conn {
    struct pv_hash resources;     /* res ids this client created; unref'd when it leaves */
    struct pv_watchdog *watchdog; /* from CONTEXT_INIT: cancels the context if the guest
                                     leaves mid-command, bounds teardown */
+   int stop_fd;                  /* readable once the server stops; -1: never */
+   bool stopping;                /* the server stops: refuse new work, answer with errors */
+   uint64_t stop_deadline_ns;    /* while stopping: when the connection ends anyway */
 };
 
-/* pv_vtest_serve_client with the --stats switch and, for a worker process, a bound on its
- * teardown: past teardown_limit_s seconds (0: no bound) the process exits. */
-void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, bool print_stats, unsigned teardown_limit_s);
+/* How a connection is served, beyond pv_vtest_serve_client's defaults. */
+struct pv_vtest_serve_params {
+   bool print_stats;          /* --stats: log the context's accounting when the guest leaves */
+   unsigned teardown_limit_s; /* a worker process exits if teardown takes longer; 0: no bound */
+   /* Readable, and staying so, once the server asks the worker to stop (a signalfd for
+    * SIGTERM/SIGINT); -1: never. The guest is then told (its context turns fatal, which sets
+    * its rings' FATAL bit; pending SYNC_WAITs hang up; new contexts, capsets and blobs are
+    * refused) and the connection ends when it leaves, or PV_VTEST_STOP_GRACE_S later. */
+   int stop_fd;
+};
+
+/* Long enough for a stock guest waiting on a ring to see the FATAL bit and end (it looks
+ * about every 3.5 s), short enough for a service manager's stop timeout. */
+#define PV_VTEST_STOP_GRACE_S 5
+
+void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, const struct pv_vtest_serve_params *params);
 
 /* Sends [count][id] + words in one write (count <= PV_VTEST_MAX_REPLY_WORDS). false when the
  * peer is gone. */

@@ -147,7 +147,7 @@ static void remove_at(struct pv_vtest_pool *pool, unsigned i)
    pool->workers[i] = pool->workers[--pool->count];
 }
 
-bool pv_vtest_pool_hand_off(struct pv_vtest_pool *pool, int fd)
+pid_t pv_vtest_pool_hand_off(struct pv_vtest_pool *pool, int fd)
 {
    for (unsigned i = 0; i < pool->count; i++) {
       struct pv_vtest_ready_worker *w = &pool->workers[i];
@@ -159,15 +159,16 @@ bool pv_vtest_pool_hand_off(struct pv_vtest_pool *pool, int fd)
          channel_closed(w); /* died just now: reaped and replaced as any other */
          continue;
       }
-      pv_info("client served by ready worker %d", (int)w->pid);
+      pid_t pid = w->pid;
+      pv_info("client served by ready worker %d", (int)pid);
       /* From here on it is a worker like a forked one: reaped and logged as those are. */
       close(w->fd);
       remove_at(pool, i);
       pool->failures = 0;
       close(fd);
-      return true;
+      return pid;
    }
-   return false;
+   return 0;
 }
 
 static void describe(int status, char *out, size_t size)

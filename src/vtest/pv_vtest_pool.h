@@ -42,9 +42,9 @@ void pv_vtest_pool_fill(struct pv_vtest_pool *pool);
 size_t pv_vtest_pool_poll_fds(const struct pv_vtest_pool *pool, struct pollfd *fds);
 /* After poll: notes the workers that became ready and the channels that closed. */
 void pv_vtest_pool_handle(struct pv_vtest_pool *pool, const struct pollfd *fds, size_t count);
-/* Hands the client to a ready worker and closes fd here: true. false when no worker is ready
- * (fd is still the caller's). */
-bool pv_vtest_pool_hand_off(struct pv_vtest_pool *pool, int fd);
+/* Hands the client to a ready worker and closes fd here: returns that worker's pid, which
+ * the pool forgets. 0 when no worker is ready (fd is still the caller's). */
+pid_t pv_vtest_pool_hand_off(struct pv_vtest_pool *pool, int fd);
 /* The server reaped pid: true when it was one of the pool's, which is then logged and
  * replaced (after a back-off when they keep dying). */
 bool pv_vtest_pool_reaped(struct pv_vtest_pool *pool, pid_t pid, int status);

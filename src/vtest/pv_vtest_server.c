@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/pv_log.h"
+#include "util/pv_os.h"
 #include "vtest/pv_vtest.h"
 #include "vtest/pv_vtest_conn.h"
 #include "vtest/pv_vtest_pool.h"
@@ -49,9 +50,15 @@ struct pv_vtest_client {
    struct pv_vtest_client *next;
 };
 
+/* How long a stopping server waits for its workers: their guests' grace, their bounded
+ * teardown, and a margin. Past it they are killed. */
+#define PV_VTEST_STOP_LIMIT_S (PV_VTEST_STOP_GRACE_S + 5)
+
 struct pv_vtest_server {
    const struct pv_vtest_options *options;
    int listen_fd;
+   pid_t *serving; /* workers serving a guest (not the pool's): told first when stopping */
+   size_t serving_count, serving_capacity;
    struct pv_gpu *gpu; /* --no-fork: one renderer shared by every client */
    struct pv_vtest_client *clients;
    struct pv_vtest_worker_env worker_env; /* its mask: the one from before install_signals */
@@ -107,7 +114,8 @@ static int listen_on(const char *path)
 static void *client_main(void *arg)
 {
    struct pv_vtest_client *c = arg;
-   pv_vtest_conn_serve(c->gpu, c->serve_fd, c->print_stats, 0);
+   const struct pv_vtest_serve_params params = {.print_stats = c->print_stats, .stop_fd = -1};
+   pv_vtest_conn_serve(c->gpu, c->serve_fd, &params);
    atomic_store(&c->done, true);
    return NULL;
 }
@@ -159,6 +167,34 @@ static void join_clients(struct pv_vtest_server *server, bool all)
    }
 }
 
+static void add_serving(struct pv_vtest_server *server, pid_t pid)
+{
+   if (server->serving_count == server->serving_capacity) {
+      size_t capacity = server->serving_capacity ? 2 * server->serving_capacity : 16;
+      pid_t *serving = realloc(server->serving, capacity * sizeof(*serving));
+      if (!serving) {
+         /* It still dies with the server (PR_SET_PDEATHSIG), only without its grace. */
+         pv_warn("no memory to track worker %d; a stop will not wait for it", (int)pid);
+         return;
+      }
+      server->serving = serving;
+      server->serving_capacity = capacity;
+   }
+   server->serving[server->serving_count++] = pid;
+}
+
+/* false when pid was not serving. */
+static bool remove_serving(struct pv_vtest_server *server, pid_t pid)
+{
+   for (size_t i = 0; i < server->serving_count; i++) {
+      if (server->serving[i] == pid) {
+         server->serving[i] = server->serving[--server->serving_count];
+         return true;
+      }
+   }
+   return false;
+}
+
 /* A worker forked for this client, which loads the host driver itself (the only way without
  * a pool, and the way when no ready worker is there: a guest never waits for the pool). */
 static void serve_in_worker(struct pv_vtest_server *server, int fd)
@@ -170,6 +206,8 @@ static void serve_in_worker(struct pv_vtest_server *server, int fd)
       else
          pv_info("client served by new worker %d%s", (int)pid,
                  server->pool.size ? " (no ready worker)" : "");
+      if (pid > 0)
+         add_serving(server, pid);
       close(fd);
       return;
    }
@@ -186,6 +224,7 @@ static void reap_workers(struct pv_vtest_server *server)
    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
       if (pv_vtest_pool_reaped(&server->pool, pid, status))
          continue;
+      remove_serving(server, pid);
       if (WIFSIGNALED(status))
          pv_error("worker %d was killed by signal %d", (int)pid, WTERMSIG(status));
       else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
@@ -204,10 +243,56 @@ static void accept_one(struct pv_vtest_server *server)
       nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
       return;
    }
-   if (server->options->no_fork)
+   if (server->options->no_fork) {
       serve_in_thread(server, fd);
-   else if (!pv_vtest_pool_hand_off(&server->pool, fd))
+      return;
+   }
+   pid_t ready = pv_vtest_pool_hand_off(&server->pool, fd);
+   if (ready)
+      add_serving(server, ready);
+   else
       serve_in_worker(server, fd);
+}
+
+/* Stopping with guests connected: each worker tells its guest (pv_vtest_serve_params.stop_fd)
+ * and ends when the guest has gone or its grace is over; the server waits for that, up to
+ * PV_VTEST_STOP_LIMIT_S or a second stop signal, then kills what is left. No guest is cut
+ * off in the middle of a reply, and none is left waiting on a worker that is gone. */
+static void stop_workers(struct pv_vtest_server *server, const sigset_t *wait_mask)
+{
+   if (!server->serving_count)
+      return;
+   pv_info("stopping: telling %zu guest%s; waiting up to %d s for %s to leave",
+           server->serving_count, server->serving_count == 1 ? "" : "s", PV_VTEST_STOP_LIMIT_S,
+           server->serving_count == 1 ? "it" : "them");
+   for (size_t i = 0; i < server->serving_count; i++)
+      kill(server->serving[i], SIGTERM);
+   stop_requested = 0;
+   uint64_t deadline = pv_os_now_ns() + PV_VTEST_STOP_LIMIT_S * 1000000000ull;
+   while (server->serving_count && !stop_requested) {
+      uint64_t now = pv_os_now_ns();
+      if (now >= deadline)
+         break;
+      struct timespec left = {.tv_sec = (time_t)((deadline - now) / 1000000000u),
+                              .tv_nsec = (long)((deadline - now) % 1000000000u)};
+      ppoll(NULL, 0, &left, wait_mask); /* SIGCHLD, a second stop signal, or the deadline */
+      if (child_exited) {
+         child_exited = 0;
+         reap_workers(server);
+      }
+   }
+   for (size_t i = 0; i < server->serving_count; i++) {
+      pv_warn("worker %d is still serving %s; killing it", (int)server->serving[i],
+              stop_requested ? "at a second stop signal" : "at the stop deadline");
+      kill(server->serving[i], SIGKILL);
+   }
+   while (server->serving_count) {
+      pid_t pid = waitpid(-1, NULL, 0);
+      if (pid < 0 && errno != EINTR)
+         break;
+      if (pid > 0)
+         remove_serving(server, pid);
+   }
 }
 
 static void install_signals(struct pv_vtest_server *server)
@@ -294,15 +379,24 @@ int pv_vtest_serve(const struct pv_vtest_options *options)
    }
    status = stop_requested ? 0 : 1;
 
+   /* No new guest from here: one that connects now is refused, not left in the backlog. */
+   close(server.listen_fd);
+   server.listen_fd = -1;
+   unlink(options->socket_path);
+   pv_vtest_pool_finish(&server.pool);
+   stop_workers(&server, &wait_mask);
    join_clients(&server, true);
    if (server.gpu)
       pv_gpu_destroy(server.gpu);
 out_listen:
-   close(server.listen_fd);
-   unlink(options->socket_path);
+   if (server.listen_fd >= 0) {
+      close(server.listen_fd);
+      unlink(options->socket_path);
+   }
 out_signals:
    pv_vtest_pool_finish(&server.pool);
    reap_workers(&server);
+   free(server.serving);
    restore_signals(&server);
    return status;
 }

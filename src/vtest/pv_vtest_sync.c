@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,12 +19,15 @@ struct pv_vtest_slot {
  * growing the worker until the host kills it. */
 #define PV_VTEST_MAX_SLOTS (1u << 20)
 
-/* A SYNC_WAIT not yet satisfied: fd fires once every listed sync (or any, with any) reaches
- * its value. */
+/* A SYNC_WAIT not yet satisfied. The guest polls the read end of a pipe whose write end is
+ * fd: a byte written when every listed sync (or any, with any) reaches its value wakes it with
+ * POLLIN; the write end closed without a byte wakes it with POLLHUP alone, which the guest
+ * reports as VK_ERROR_DEVICE_LOST. So a wait the worker can no longer satisfy (the worker is
+ * stopping, failing, or gone) ends with an error instead of never. */
 struct pv_vtest_sync_waiter {
    int fd;
    bool any;
-   uint64_t deadline_ns; /* CLOCK_MONOTONIC; UINT64_MAX: none */
+   uint64_t deadline_ns; /* CLOCK_MONOTONIC; UINT64_MAX: none. Never fires after it. */
    uint32_t count;
    struct pv_vtest_sync_waiter *next;
    struct {
@@ -111,10 +113,15 @@ static bool waiter_satisfied(const struct pv_vtest_syncs *syncs,
    return w->count == 0 || (w->any ? reached > 0 : reached == w->count);
 }
 
-/* Drops the waiters past their deadline, then fires those now satisfied. Called with the lock
- * held whenever a value changes, so a wait is satisfied at the moment of the change or not
+/* The guest starts its poll() with the same timeout only after our reply, so its deadline is
+ * later than ours: an expired waiter keeps its write end open this much longer, or the
+ * guest's poll would end in POLLHUP (an error) instead of its own timeout. */
+#define PV_VTEST_EXPIRED_GRACE_NS 2000000000ull
+
+/* Fires the waiters now satisfied and drops those well past their deadline. Called with the
+ * lock held whenever a value changes, so a wait is satisfied at the moment of the change or not
  * before its deadline: one whose deadline passed first never fires (docs/protocol/vtest.md §5).
- * An expired waiter holds its fd only until the next change or wait. */
+ * An expired waiter holds its fd only until the first change or wait after its grace. */
 static void update_waiters(struct pv_vtest_syncs *syncs)
 {
    uint64_t now = 0;
@@ -124,16 +131,28 @@ static void update_waiters(struct pv_vtest_syncs *syncs)
          now = now_ns();
       bool expired = w->deadline_ns != UINT64_MAX && w->deadline_ns <= now;
       bool satisfied = !expired && waiter_satisfied(syncs, w);
-      if (!expired && !satisfied) {
+      if (!satisfied && (!expired || now - w->deadline_ns < PV_VTEST_EXPIRED_GRACE_NS)) {
          link = &w->next;
          continue;
       }
       if (satisfied)
-         eventfd_write(w->fd, 1);
+         (void)!write(w->fd, "", 1); /* a pipe's first byte cannot block or fail short */
       close(w->fd);
       *link = w->next;
       free(w);
    }
+}
+
+void pv_vtest_syncs_fail_waiters(struct pv_vtest_syncs *syncs)
+{
+   pthread_mutex_lock(&syncs->lock);
+   for (struct pv_vtest_sync_waiter *w = syncs->waiters, *next; w; w = next) {
+      next = w->next;
+      close(w->fd);
+      free(w);
+   }
+   syncs->waiters = NULL;
+   pthread_mutex_unlock(&syncs->lock);
 }
 
 bool pv_vtest_sync_create(struct pv_vtest_syncs *syncs, uint64_t value, uint32_t *id)
@@ -197,10 +216,10 @@ int pv_vtest_sync_wait(struct pv_vtest_syncs *syncs, bool any, uint32_t timeout_
                        const uint32_t *triples, uint32_t count)
 {
    struct pv_vtest_sync_waiter *w = malloc(sizeof(*w) + (size_t)count * sizeof(w->entries[0]));
-   int fd = eventfd(0, EFD_CLOEXEC);
-   if (!w || fd < 0)
+   int ends[2] = {-1, -1};
+   if (!w || pipe2(ends, O_CLOEXEC) != 0)
       goto fail;
-   *w = (struct pv_vtest_sync_waiter){.any = any, .count = count};
+   *w = (struct pv_vtest_sync_waiter){.fd = ends[1], .any = any, .count = count};
    for (uint32_t i = 0; i < count; i++) {
       const uint32_t *t = triples + 3 * i;
       w->entries[i].id = t[0];
@@ -212,27 +231,19 @@ int pv_vtest_sync_wait(struct pv_vtest_syncs *syncs, bool any, uint32_t timeout_
    pthread_mutex_lock(&syncs->lock);
    update_waiters(syncs); /* an occasion to drop expired ones */
    if (waiter_satisfied(syncs, w)) {
-      eventfd_write(fd, 1);
+      (void)!write(w->fd, "", 1);
+      close(w->fd);
       free(w);
-   } else if (timeout_ms == 0) {
-      free(w); /* the guest's poll() times out at once */
    } else {
-      /* The waiter keeps its own reference to the eventfd: the caller's copy goes to the
-       * guest and is closed after sending. */
-      w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-      if (w->fd < 0) {
-         pthread_mutex_unlock(&syncs->lock);
-         goto fail;
-      }
+      /* Even with timeout 0 the write end stays for the grace: closing it now would turn the
+       * guest's zero-timeout poll into an error. */
       w->next = syncs->waiters;
       syncs->waiters = w;
    }
    pthread_mutex_unlock(&syncs->lock);
-   return fd;
+   return ends[0];
 
 fail:
-   if (fd >= 0)
-      close(fd);
    free(w);
    return -1;
 }

@@ -30,6 +30,9 @@ void pv_vtest_syncs_init(struct pv_vtest_syncs *syncs);
 /* Call after the renderer can no longer retire fences (the context is destroyed). */
 void pv_vtest_syncs_finish(struct pv_vtest_syncs *syncs);
 
+/* Hangs up on every pending wait: the guest's poll ends in an error (the worker is stopping). */
+void pv_vtest_syncs_fail_waiters(struct pv_vtest_syncs *syncs);
+
 /* *id is non-zero on success. */
 bool pv_vtest_sync_create(struct pv_vtest_syncs *syncs, uint64_t value, uint32_t *id);
 /* false for an unknown id (on all four). */
@@ -38,9 +41,10 @@ bool pv_vtest_sync_read(struct pv_vtest_syncs *syncs, uint32_t id, uint64_t *val
 /* Stored as given: a smaller value is Mesa's reset. Wakes waiters it satisfies. */
 bool pv_vtest_sync_write(struct pv_vtest_syncs *syncs, uint32_t id, uint64_t value);
 
-/* Returns an eventfd that becomes readable once every sync in triples {id, value lo,
- * value hi} (or any one, with any) has reached its value; -1 on failure. A wait still pending
- * after timeout_ms (> INT32_MAX: never) is dropped and its fd never fires. The caller
+/* Returns the read end of a pipe that becomes readable (POLLIN) once every sync in triples
+ * {id, value lo, value hi} (or any one, with any) has reached its value; -1 on failure. A
+ * wait still pending after timeout_ms (> INT32_MAX: never) never fires; one that can no longer
+ * fire early (pv_vtest_syncs_fail_waiters, teardown) hangs up (POLLHUP alone). The caller
  * closes the fd after passing it on. */
 int pv_vtest_sync_wait(struct pv_vtest_syncs *syncs, bool any, uint32_t timeout_ms,
                        const uint32_t *triples, uint32_t count);

@@ -2,9 +2,12 @@
  * and a ready worker's wait for a client with the host instance already prepared. */
 #include "vtest/pv_vtest_worker.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "util/pv_log.h"
@@ -17,18 +20,32 @@
 
 const int pv_vtest_server_signals[PV_VTEST_SERVER_SIGNAL_COUNT] = {SIGINT, SIGTERM, SIGCHLD};
 
+/* Readable once SIGINT or SIGTERM came: the server (or a terminal) asks this worker to stop. */
+static int stop_fd = -1;
+
 bool pv_vtest_worker_enter(const struct pv_vtest_worker_env *env, int keep_fd)
 {
-   /* The worker stops on SIGINT/SIGTERM like any process, and never outlives its server, so
-    * stopping the server stops every guest's worker. */
    for (size_t i = 0; i < PV_VTEST_SERVER_SIGNAL_COUNT; i++)
       signal(pv_vtest_server_signals[i], SIG_DFL);
-   pthread_sigmask(SIG_SETMASK, &env->mask, NULL);
+   /* SIGINT/SIGTERM stay blocked in every thread (the driver's inherit the mask) and pending,
+    * so the connection sees them on a signalfd and tells its guest before it goes
+    * (pv_vtest_serve_params.stop_fd); the worker never outlives its server either way. */
+   sigset_t stop_signals, mask = env->mask;
+   sigemptyset(&stop_signals);
+   sigaddset(&stop_signals, SIGINT);
+   sigaddset(&stop_signals, SIGTERM);
+   sigaddset(&mask, SIGINT);
+   sigaddset(&mask, SIGTERM);
+   pthread_sigmask(SIG_SETMASK, &mask, NULL);
    /* The listening socket, other workers' channels, other clients: none of this one's
     * business. */
    if (keep_fd > STDERR_FILENO + 1)
       close_range(STDERR_FILENO + 1, (unsigned)keep_fd - 1, 0);
    close_range((unsigned)keep_fd + 1, ~0u, 0);
+   stop_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+   if (stop_fd < 0)
+      pv_warn("worker: no signalfd (%s); a stopping server closes its guest at once",
+              strerror(errno));
    prctl(PR_SET_PDEATHSIG, SIGKILL);
    return getppid() == env->server_pid; /* else the server died before prctl() took effect */
 }
@@ -51,7 +68,12 @@ _Noreturn void pv_vtest_worker_serve(const struct pv_vtest_worker_env *env, stru
       close(fd);
       _exit(1);
    }
-   pv_vtest_conn_serve(gpu, fd, env->options->print_stats, PV_VTEST_TEARDOWN_LIMIT_S);
+   const struct pv_vtest_serve_params params = {
+         .print_stats = env->options->print_stats,
+         .teardown_limit_s = PV_VTEST_TEARDOWN_LIMIT_S,
+         .stop_fd = stop_fd,
+   };
+   pv_vtest_conn_serve(gpu, fd, &params);
    pv_gpu_destroy(gpu);
    _exit(0);
 }
