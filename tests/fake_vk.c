@@ -222,6 +222,39 @@ static VKAPI_ATTR void VKAPI_CALL free_command_buffers(VkDevice device, VkComman
       drop(buffers[i], VK_OBJECT_TYPE_COMMAND_BUFFER, pool);
 }
 
+static VKAPI_ATTR VkResult VKAPI_CALL create_query_pool(VkDevice device,
+                                                        const VkQueryPoolCreateInfo *info,
+                                                        const VkAllocationCallbacks *allocator,
+                                                        VkQueryPool *pool)
+{
+   *pool = (VkQueryPool)make(VK_OBJECT_TYPE_QUERY_POOL, NULL);
+   return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL destroy_query_pool(VkDevice device, VkQueryPool pool,
+                                                     const VkAllocationCallbacks *allocator)
+{
+   drop(pool, VK_OBJECT_TYPE_QUERY_POOL, NULL);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL get_query_pool_results(VkDevice device, VkQueryPool pool,
+                                                             uint32_t first, uint32_t count,
+                                                             size_t size, void *data,
+                                                             VkDeviceSize stride,
+                                                             VkQueryResultFlags flags)
+{
+   if (find(pool, VK_OBJECT_TYPE_QUERY_POOL) == alive.count)
+      fake_vk.misuse++;
+   __atomic_add_fetch(&fake_vk.query_result_calls, 1, __ATOMIC_RELAXED);
+   if (flags & VK_QUERY_RESULT_WAIT_BIT)
+      fake_vk.query_wait_seen = true;
+   if (__atomic_load_n(&fake_vk.queries_not_ready, __ATOMIC_RELAXED) > 0) {
+      __atomic_sub_fetch(&fake_vk.queries_not_ready, 1, __ATOMIC_RELAXED);
+      return VK_NOT_READY;
+   }
+   return VK_SUCCESS;
+}
+
 void fake_vk_table(struct pv_vk_table *t)
 {
    *t = (struct pv_vk_table){
@@ -241,5 +274,8 @@ void fake_vk_table(struct pv_vk_table *t)
          .vkResetCommandPool = reset_command_pool,
          .vkAllocateCommandBuffers = allocate_command_buffers,
          .vkFreeCommandBuffers = free_command_buffers,
+         .vkCreateQueryPool = create_query_pool,
+         .vkDestroyQueryPool = destroy_query_pool,
+         .vkGetQueryPoolResults = get_query_pool_results,
    };
 }

@@ -17,6 +17,9 @@ struct fake_vk_state {
    int live[FAKE_VK_TYPES]; /* host objects alive, by type */
    int misuse; /* calls naming a handle that is not alive, or a pool that does not own it */
    bool fail_allocations; /* vkAllocate* fail with VK_ERROR_OUT_OF_POOL_MEMORY */
+   int queries_not_ready; /* vkGetQueryPoolResults answers VK_NOT_READY this many more times */
+   int query_result_calls;
+   bool query_wait_seen; /* a call asked the driver to block (VK_QUERY_RESULT_WAIT_BIT) */
 };
 
 extern struct fake_vk_state fake_vk;

@@ -1,12 +1,14 @@
 /* The renderer's object table through crafted Venus streams, over a fake host driver that
  * counts what the host holds: pools and what is allocated from them, and creates whose guest
  * id clashes. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -14,11 +16,12 @@
 #include "render/pv_render.h"
 
 /* Guest ids the tests use; sets and command buffers take theirs from 1000 up. */
-#define DEVICE_ID 3
-#define LAYOUT_ID 10
-#define POOL_ID   11
-#define POOL2_ID  12
-#define FENCE_ID  13
+#define DEVICE_ID     3
+#define LAYOUT_ID     10
+#define POOL_ID       11
+#define POOL2_ID      12
+#define FENCE_ID      13
+#define QUERY_POOL_ID 14
 
 /* --- building commands ------------------------------------------------------------------- */
 
@@ -194,6 +197,34 @@ static void free_command_buffers(uint64_t pool, const uint64_t *ids, uint32_t co
    put_ids(ids, count);
 }
 
+static void create_query_pool(uint64_t id)
+{
+   put_command(47, "vkCreateQueryPool");
+   put_u64(DEVICE_ID);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO);
+   put_u32(0);                       /* flags */
+   put_u32(VK_QUERY_TYPE_OCCLUSION); /* queryType */
+   put_u32(4);                       /* queryCount */
+   put_u32(0);                       /* pipelineStatistics */
+   put_u64(0);                       /* pAllocator */
+   put_u64(1);
+   put_u64(id);
+}
+
+static void get_query_pool_results(uint64_t pool, VkQueryResultFlags flags)
+{
+   put_command(49, "vkGetQueryPoolResults");
+   put_u64(DEVICE_ID);
+   put_u64(pool);
+   put_u32(0);  /* firstQuery */
+   put_u32(4);  /* queryCount */
+   put_u64(32); /* dataSize */
+   put_u64(32); /* pData: an output array of that size */
+   put_u64(8);  /* stride */
+   put_u32(flags);
+}
+
 /* --- a context over the fake driver ------------------------------------------------------ */
 
 static struct pv_gpu *gpu;
@@ -258,6 +289,48 @@ static void ids_from(uint64_t first, uint64_t *ids, uint32_t count)
 {
    for (uint32_t i = 0; i < count; i++)
       ids[i] = first + i;
+}
+
+/* --- waits the driver would make for ever --------------------------------------------- */
+
+/* VK_QUERY_RESULT_WAIT_BIT never reaches the driver (which would block for ever on a query
+ * nobody submits): the renderer asks without it until the queries are available. */
+static void test_query_wait_polls_the_driver(void **state)
+{
+   create_query_pool(QUERY_POOL_ID);
+   fake_vk.queries_not_ready = 3;
+   get_query_pool_results(QUERY_POOL_ID, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+   assert_true(submit());
+   assert_int_equal(fake_vk.query_result_calls, 4);
+   assert_false(fake_vk.query_wait_seen);
+   /* Without WAIT_BIT the guest gets the driver's one answer, VK_NOT_READY included. */
+   fake_vk.queries_not_ready = 1;
+   get_query_pool_results(QUERY_POOL_ID, VK_QUERY_RESULT_64_BIT);
+   assert_true(submit());
+   assert_int_equal(fake_vk.query_result_calls, 5);
+}
+
+static void *cancel_later(void *unused)
+{
+   nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+   pv_gpu_context_cancel(ctx, "test: the guest left");
+   return NULL;
+}
+
+/* A query that never becomes available holds the stream only until the context dies. */
+static void test_query_wait_ends_with_the_context(void **state)
+{
+   create_query_pool(QUERY_POOL_ID);
+   assert_true(submit());
+   fake_vk.queries_not_ready = 1 << 30;
+   pthread_t canceller;
+   assert_int_equal(pthread_create(&canceller, NULL, cancel_later, NULL), 0);
+   get_query_pool_results(QUERY_POOL_ID, VK_QUERY_RESULT_WAIT_BIT);
+   submit(); /* returns: that is the test */
+   assert_true(pv_gpu_context_is_fatal(ctx));
+   pthread_join(canceller, NULL);
+   assert_true(fake_vk.query_result_calls > 1);
+   assert_false(fake_vk.query_wait_seen);
 }
 
 /* --- pools and what is allocated from them ----------------------------------------------- */
@@ -419,6 +492,8 @@ static void test_allocation_clashing_with_a_live_id_allocates_nothing(void **sta
 int main(void)
 {
    const struct CMUnitTest tests[] = {
+         cmocka_unit_test_setup_teardown(test_query_wait_polls_the_driver, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_query_wait_ends_with_the_context, setup, teardown),
          cmocka_unit_test_setup_teardown(test_reset_descriptor_pool_frees_sets, setup, teardown),
          cmocka_unit_test_setup_teardown(test_free_and_destroy_descriptor_pool, setup, teardown),
          cmocka_unit_test_setup_teardown(test_command_pool_reset_keeps_buffers, setup, teardown),
