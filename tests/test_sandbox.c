@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "util/pv_crash.h"
 #include "util/pv_sandbox.h"
 
 struct child_result {
@@ -177,6 +178,42 @@ static void test_learn_mode_logs_and_continues(void **state)
    assert_non_null(strstr(r.log, "learn mode"));
 }
 
+/* A guest whose command crashes its worker: the report names the guest and the command. */
+static int crashes_in_a_command(void)
+{
+   pv_crash_set_guest("crashy app");
+   pv_crash_note_command(137, "vkCmdDraw");
+   abort();
+}
+
+/* A sandbox refusal names them too. */
+static int refused_in_a_command(void)
+{
+   pv_crash_set_guest("crashy app");
+   pv_crash_note_command(45, "vkDestroyQueryPool");
+   return socket(AF_INET, SOCK_STREAM, 0) >= 0;
+}
+
+static void assert_log_has(const struct child_result *r, const char *want)
+{
+   if (!strstr(r->log, want))
+      fail_msg("log \"%s\" lacks \"%s\"", r->log, want);
+}
+
+static void test_crash_report_names_guest_and_command(void **state)
+{
+   /* The signal still takes its course: the server sees the worker die of it. */
+   struct child_result r = run_child(PV_SANDBOX_OFF, crashes_in_a_command);
+   assert_true(WIFSIGNALED(r.status));
+   assert_int_equal(WTERMSIG(r.status), SIGABRT);
+   assert_log_has(&r, "error: test guest (guest crashy app, this thread's last command "
+                      "vkCmdDraw, id 137) crashed: SIGABRT\n");
+   r = run_child(PV_SANDBOX_ENFORCE, refused_in_a_command);
+   assert_int_equal(WTERMSIG(r.status), SIGSYS);
+   assert_log_has(&r, "test guest (guest crashy app, this thread's last command "
+                      "vkDestroyQueryPool, id 45): system call");
+}
+
 static void test_off_installs_nothing(void **state)
 {
    struct child_result r = run_child(PV_SANDBOX_OFF, forks);
@@ -192,6 +229,7 @@ int main(void)
          cmocka_unit_test(test_threads_from_before_are_confined),
          cmocka_unit_test(test_learn_mode_logs_and_continues),
          cmocka_unit_test(test_off_installs_nothing),
+         cmocka_unit_test(test_crash_report_names_guest_and_command),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

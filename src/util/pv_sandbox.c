@@ -20,6 +20,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "util/pv_crash.h"
 #include "util/pv_log.h"
 
 #if defined(__x86_64__)
@@ -66,7 +67,6 @@ static const int allowed[] = {
 };
 /* clang-format on */
 
-static char sandbox_who[64];
 static enum pv_sandbox_mode sandbox_mode;
 
 enum pv_sandbox_mode pv_sandbox_mode_from_env(void)
@@ -79,43 +79,20 @@ enum pv_sandbox_mode pv_sandbox_mode_from_env(void)
    return PV_SANDBOX_ENFORCE;
 }
 
-/* Async-signal-safe: formats with nothing but stack buffers and write(). */
-static size_t put_number(char *out, long value)
-{
-   char digits[24];
-   size_t n = 0;
-   unsigned long v = value < 0 ? (unsigned long)-value : (unsigned long)value;
-   do {
-      digits[n++] = (char)('0' + v % 10);
-      v /= 10;
-   } while (v);
-   size_t len = 0;
-   if (value < 0)
-      out[len++] = '-';
-   while (n)
-      out[len++] = digits[--n];
-   return len;
-}
-
+/* Async-signal-safe (pv_crash_line). */
 static void on_sigsys(int sig, siginfo_t *info, void *context)
 {
-   char line[256];
-   size_t len = 0;
-   const char *parts[] = {"pearvisor: ", sandbox_who, ": system call "};
-   for (size_t i = 0; i < 3; i++) {
-      size_t n = strlen(parts[i]);
-      memcpy(line + len, parts[i], n);
-      len += n;
-   }
-   len += put_number(line + len, info->si_syscall);
-   const char *tail = sandbox_mode == PV_SANDBOX_LEARN
-                            ? " is outside the worker sandbox (learn mode: it fails with ENOSYS)\n"
-                            : " is outside the worker sandbox; the worker ends (see `ausyscall "
-                              "NUMBER`, or PV_SANDBOX=learn)\n";
-   size_t n = strlen(tail);
-   memcpy(line + len, tail, n);
-   len += n;
-   (void)!write(STDERR_FILENO, line, len);
+   struct pv_crash_line line = {.len = 0};
+   pv_crash_line_add(&line, "pearvisor: ");
+   pv_crash_line_add_who(&line);
+   pv_crash_line_add(&line, ": system call ");
+   pv_crash_line_add_number(&line, info->si_syscall);
+   pv_crash_line_add(&line, sandbox_mode == PV_SANDBOX_LEARN
+                                  ? " is outside the worker sandbox (learn mode: it fails with "
+                                    "ENOSYS)"
+                                  : " is outside the worker sandbox; the worker ends (see "
+                                    "`ausyscall NUMBER`, or PV_SANDBOX=learn)");
+   pv_crash_line_write(&line);
    if (sandbox_mode == PV_SANDBOX_LEARN) {
       ucontext_t *uc = context;
 #if defined(__x86_64__)
@@ -143,9 +120,9 @@ enum { PV_SANDBOX_MAX_FILTER = 512 };
 
 bool pv_sandbox_enter(enum pv_sandbox_mode mode, const char *who)
 {
+   pv_crash_report_install(who);
    if (mode == PV_SANDBOX_OFF)
       return true;
-   snprintf(sandbox_who, sizeof(sandbox_who), "%s", who);
    sandbox_mode = mode;
    struct sock_filter f[PV_SANDBOX_MAX_FILTER];
    size_t n = 0;

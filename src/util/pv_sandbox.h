@@ -18,7 +18,8 @@ enum pv_sandbox_mode {
 enum pv_sandbox_mode pv_sandbox_mode_from_env(void);
 
 /* Confines the calling process: every thread it has (those a host driver started too) and
- * every thread it starts later. who names the guest in the log line a refused call writes
+ * every thread it starts later. First, whatever the mode, installs the crash report
+ * (pv_crash.h) naming the process who, which also names it in the line a refused call writes
  * before the process dies of SIGSYS. false (logged) when the kernel refuses the filter. */
 bool pv_sandbox_enter(enum pv_sandbox_mode mode, const char *who);
 

@@ -2,6 +2,7 @@
 #include "venus/pv_venus_dispatch.h"
 
 #include "util/pv_arena.h"
+#include "util/pv_crash.h"
 #include "util/pv_log.h"
 #include "util/pv_os.h"
 
@@ -35,6 +36,7 @@ bool pv_venus_dispatch_command(struct pv_venus_dispatch *d)
    /* Logged once done, with the time the handler took: where a guest's time goes. */
    const bool trace = pv_debug(PV_DEBUG_PROTOCOL);
    const uint64_t start_ns = trace ? pv_os_now_ns() : 0;
+   pv_crash_note_command(d->command_id, pv_venus_commands[d->command_id].name);
    exec(d);
    if (trace)
       pv_info("protocol: %s (id %u, flags 0x%x) at stream offset %zu: %.3f ms%s",

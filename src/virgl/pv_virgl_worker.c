@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/pv_crash.h"
 #include "util/pv_log.h"
 #include "util/pv_os.h"
 #include "util/pv_sandbox.h"
@@ -273,6 +274,7 @@ int main(int argc, char **argv)
    }
    /* The process name (its first 15 bytes) tells ps and top which context this is. */
    prctl(PR_SET_NAME, w.name, 0, 0, 0);
+   pv_crash_set_guest(w.name);
    const struct pv_gpu_context_desc desc = {
          .capset_id = PV_GPU_CAPSET_VENUS,
          .debug_name = w.name,

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "util/pv_crash.h"
 #include "util/pv_log.h"
 #include "util/pv_watchdog.h"
 #include "vtest/pv_vtest_conn.h"
@@ -35,6 +36,7 @@ static bool create_renderer(struct pv_vtest_conn *conn, const uint32_t *w, uint3
       conn->name[n] = name[n] >= 0x20 && name[n] < 0x7f ? name[n] : '?';
    if (n)
       conn->name[n] = 0;
+   pv_crash_set_guest(conn->name);
    conn->have_renderer = true;
    return true;
 }
