@@ -4,13 +4,6 @@ import re
 
 from model import UNIONS
 
-MESA_COMMANDS = {
-    178: 'vkSetReplyCommandStreamMESA', 179: 'vkSeekReplyCommandStreamMESA',
-    180: 'vkExecuteCommandStreamsMESA', 188: 'vkCreateRingMESA', 189: 'vkDestroyRingMESA',
-    190: 'vkNotifyRingMESA', 191: 'vkWriteRingExtraMESA', 251: 'vkSubmitVirtqueueSeqnoMESA',
-    252: 'vkWaitVirtqueueSeqnoMESA', 253: 'vkWaitRingSeqnoMESA',
-}
-
 # Command families, each with a codec file of its own: its commands' decoders, reply encoders
 # and exec functions, and the struct codecs no other family reaches. A command belongs to the
 # first family whose pattern its name matches.
@@ -351,17 +344,6 @@ class Codec:
             w('result = v;')
             w('break;')
             w.end()
-        if name == 'VkDeviceQueueInfo2' and not partial:
-            w('case PV_STYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA: {')
-            w('   struct pv_venus_queue_timeline_info *v = pv_cs_alloc_array(r, 1, sizeof(*v));')
-            w('   if (v) {')
-            w('      v->sType = stype;')
-            w('      v->pNext = pv_decode_VkDeviceQueueInfo2_pnext(r);')
-            w('      v->ring_idx = pv_cs_read_u32(r);')
-            w('   }')
-            w('   result = v;')
-            w('   break;')
-            w('}')
         w('default:')
         w('   pv_cs_fail(r, "sType %%d cannot extend %s", (int)stype);' % name)
         w('   break;')
@@ -595,16 +577,10 @@ class Codec:
             w('   pv_venus_reply_end(d, &w);')
             w('}')
             w.end()
-        for cid, name in sorted(MESA_COMMANDS.items()):
-            w = self.define('void pv_exec_%s(struct pv_venus_dispatch *d)' % name)
-            w('struct pv_cmd_%s args;' % name)
-            w('memset(&args, 0, sizeof(args));')
-            w('if (pv_decode_cmd_%s(d->reader, &args) && d->handlers->%s)' % (name, name))
-            w('   d->handlers->%s(d, &args);' % name)
 
     def exec_names(self):
         """The commands the exec table dispatches."""
-        return [cmd.name for cmd in self.m.commands.values()] + list(MESA_COMMANDS.values())
+        return [cmd.name for cmd in self.m.commands.values()]
 
     def split(self):
         """family (or SHARED) -> the functions its file defines, in definition order: what

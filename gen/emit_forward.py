@@ -60,7 +60,7 @@ class Forward:
                  'vkEnumerateInstanceExtensionProperties', 'vkGetDeviceProcAddr',
                  'vkDeviceWaitIdle', 'vkQueueWaitIdle', 'vkGetDeviceQueue',
                  'vkGetMemoryHostPointerPropertiesEXT']
-        for cmd in self.m.commands.values():
+        for cmd in self.forwarded():
             if cmd.name not in names:
                 names.append(cmd.name)
         for handle in sorted(self.reg.handles):
@@ -124,8 +124,13 @@ class Forward:
         w.end()
         w()
 
-    def emit_handlers(self, w, handwritten):
-        for cid, cmd in sorted(self.m.commands.items()):
+    def forwarded(self):
+        """The commands a host driver has, in id order."""
+        return [cmd for _, cmd in sorted(self.m.commands.items())
+                if not self.m.is_transport(cmd.name)]
+
+    def emit_handlers(self, w):
+        for cmd in self.forwarded():
             kind = self.kind(cmd)
             w('static void pv_forward_%s(struct pv_venus_dispatch *d, struct pv_cmd_%s *args)'
               % (cmd.name, cmd.name))
@@ -162,7 +167,7 @@ class Forward:
         w('void pv_render_forward_init(struct pv_venus_handlers *h)')
         w('{')
         w.depth += 1
-        for cid, cmd in sorted(self.m.commands.items()):
+        for cmd in self.forwarded():
             w('h->%s = pv_forward_%s;' % (cmd.name, cmd.name))
         w.end()
         w()

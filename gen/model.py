@@ -143,13 +143,14 @@ class Model:
         return dropped
 
     def _allowed(self):
-        """Types and commands a correct guest can send: those of the protocol's core versions
-        and of the extensions in our mask."""
+        """Types and commands a correct guest can send: those of the protocol's core versions,
+        of the extensions in our mask, and of the transport (never offered, always spoken)."""
         types, commands = set(), set()
         for name in self.core_features:
             types |= self.reg.core[name][0]
             commands |= self.reg.core[name][1]
-        for name in self.mask_extensions:
+        for name in sorted(PROTOCOL_EXTENSIONS & set(self.reg.extensions)) + \
+                sorted(self.mask_extensions):
             types |= self.reg.extensions[name][1]
             commands |= self.reg.extensions[name][2]
         return types, commands
@@ -161,6 +162,11 @@ class Model:
     def command_allowed(self, name):
         return name in self.allowed_commands or \
             any(a in self.allowed_commands for a in self.reg.command_aliases_of(name))
+
+    def is_transport(self, command_name):
+        """A command of the Venus transport itself: the renderer handles it, no host driver
+        has it."""
+        return self.reg.command_origin.get(command_name) in PROTOCOL_EXTENSIONS
 
     def host_names(self, name):
         """The names to load a host entry point by, best first: the host instance is of a core

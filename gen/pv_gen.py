@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""PearVisor's code generator: reads vk.xml and the Venus tables, writes the Venus decoders,
-reply encoders, dispatch table, host entry-point table and forwarding handlers into the
-build folder.
+"""PearVisor's code generator: reads vk.xml, the Venus protocol's own supplement to it and the
+Venus tables, writes the Venus decoders, reply encoders, dispatch table, host entry-point
+table and forwarding handlers into the build folder.
 
-usage: pv_gen.py VK_XML COMMAND_TYPES_TSV EXTENSIONS_TSV OUTDIR
+usage: pv_gen.py VK_XML VENUS_MESA_XML COMMAND_TYPES_TSV EXTENSIONS_TSV OUTDIR
 """
 
 import os
@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from registry import Registry  # noqa: E402
 from model import Model, read_command_ids, read_extensions  # noqa: E402
-from emit_codec import Codec, Writer, MESA_COMMANDS, SHARED  # noqa: E402
+from emit_codec import Codec, Writer, SHARED  # noqa: E402
 from emit_forward import Forward  # noqa: E402
 
 COMMAND_LIMIT = 283
@@ -33,14 +33,31 @@ def write(outdir, name, text, source):
         f.write(data)
 
 
+def supplement_types(reg, w):
+    """C definitions of what the supplement adds: no Vulkan header declares it."""
+    w('/* The Venus protocol\'s own types (protocol/venus-mesa.xml). */')
+    for name, value in sorted(reg.supplement_stypes.items(), key=lambda x: x[1]):
+        w('#define %s ((VkStructureType)%d)' % (name, value))
+    for name in reg.supplement_types:
+        if name in reg.bitmask_bits:
+            w('typedef %s %s;' % (reg.bitmask_bits[name], name))
+            continue
+        w('typedef struct %s {' % name)
+        for m in reg.structs[name].members:
+            w('   %s%s %s%s;' % ('const ' if m.is_const else '', m.type, '*' * m.pointer_depth,
+                              m.name))
+        w('} %s;' % name)
+    w()
+
+
 def protocol_header(model, codec):
     w = Writer()
     w('#ifndef PV_VENUS_PROTOCOL_H')
     w('#define PV_VENUS_PROTOCOL_H')
     w()
     w('#include "venus/pv_cs.h"')
-    w('#include "venus/pv_venus_mesa.h"')
     w()
+    supplement_types(model.reg, w)
     w('struct pv_venus_dispatch;')
     w()
     w('#define PV_VENUS_COMMAND_LIMIT %d' % COMMAND_LIMIT)
@@ -59,8 +76,6 @@ def protocol_header(model, codec):
     for cid, cmd in sorted(model.commands.items()):
         w('void (*%s)(struct pv_venus_dispatch *d, struct pv_cmd_%s *args);' % (
             cmd.name, cmd.name))
-    for cid, name in sorted(MESA_COMMANDS.items()):
-        w('void (*%s)(struct pv_venus_dispatch *d, struct pv_cmd_%s *args);' % (name, name))
     w.end('};')
     w()
     w('typedef void (*pv_venus_exec_fn)(struct pv_venus_dispatch *d);')
@@ -116,8 +131,6 @@ def codec_source(model, codec, family, functions):
         w('const pv_venus_exec_fn pv_venus_exec_table[PV_VENUS_COMMAND_LIMIT] = {')
         for cid, cmd in sorted(model.commands.items()):
             w('   [%d] = pv_exec_%s,' % (cid, cmd.name))
-        for cid, name in sorted(MESA_COMMANDS.items()):
-            w('   [%d] = pv_exec_%s,' % (cid, name))
         w('};')
     return w.text()
 
@@ -130,8 +143,6 @@ def info_source(model):
     w()
     w('const struct pv_venus_command_info pv_venus_commands[PV_VENUS_COMMAND_LIMIT] = {')
     for cid, (name, reason) in sorted(model.command_status.items()):
-        if cid in MESA_COMMANDS:
-            reason = None
         w('   [%d] = {"%s", %s},' % (cid, name, 'NULL' if reason is None else
                                      '"%s"' % reason.replace('"', "'")))
     w('};')
@@ -139,8 +150,6 @@ def info_source(model):
     w('const size_t pv_venus_handler_slots[PV_VENUS_COMMAND_LIMIT] = {')
     for cid, cmd in sorted(model.commands.items()):
         w('   [%d] = offsetof(struct pv_venus_handlers, %s) + 1,' % (cid, cmd.name))
-    for cid, name in sorted(MESA_COMMANDS.items()):
-        w('   [%d] = offsetof(struct pv_venus_handlers, %s) + 1,' % (cid, name))
     w('};')
     w()
     w('const struct pv_venus_extension pv_venus_extensions[] = {')
@@ -183,15 +192,15 @@ def forward_source(fwd):
     w()
     fwd.emit_loader(w)
     fwd.emit_destroy_object(w)
-    fwd.emit_handlers(w, set())
+    fwd.emit_handlers(w)
     return w.text()
 
 
 def main():
-    if len(sys.argv) != 5:
+    if len(sys.argv) != 6:
         sys.exit(__doc__)
-    vk_xml, ids_tsv, ext_tsv, outdir = sys.argv[1:]
-    reg = Registry(vk_xml)
+    vk_xml, mesa_xml, ids_tsv, ext_tsv, outdir = sys.argv[1:]
+    reg = Registry(vk_xml, [mesa_xml])
     model = Model(reg, read_command_ids(ids_tsv), read_extensions(ext_tsv), PROTOCOL_VK_XML)
     codec = Codec(model)
     fwd = Forward(model, codec)

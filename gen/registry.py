@@ -73,8 +73,11 @@ def _for_vulkan(elem):
 
 
 class Registry:
-    def __init__(self, path):
-        root = ET.parse(path).getroot()
+    """vk.xml, plus supplements in its syntax (protocol/venus-mesa.xml) that add types,
+    commands and extensions it lacks; a supplement's extension replaces vk.xml's placeholder
+    of the same number."""
+
+    def __init__(self, path, supplements=()):
         self.handles = {}        # name -> VK_OBJECT_TYPE_* enumerant
         self.dispatchable = set()
         self.enums = set()       # enum type names (4 bytes on the wire)
@@ -91,12 +94,25 @@ class Registry:
         self.extension_type = {}  # name -> 'instance' | 'device'
         self.type_origin = {}    # type name -> feature or extension that introduced it
         self.command_origin = {}
+        # What the supplements define, which no Vulkan header declares: the generated
+        # protocol header defines these types and structure-type values itself.
+        self.supplement_types = []    # in definition order
+        self.supplement_stypes = {}   # VK_STRUCTURE_TYPE_* name -> value
 
+        self._load(ET.parse(path).getroot(), None)
+        for s in supplements:
+            self._load(ET.parse(s).getroot(), s)
+        self._type_aliases = self._aliases(self.type_alias)
+        self._command_aliases = self._aliases(self.command_alias)
+
+    def _load(self, root, supplement):
         for t in root.find('types'):
             if t.tag != 'type' or not _for_vulkan(t):
                 continue
             cat = t.get('category')
             name = t.get('name') or (t.find('name').text if t.find('name') is not None else None)
+            if supplement:
+                self.supplement_types.append(name)
             if t.get('alias'):
                 self.type_alias[name] = t.get('alias')
                 continue
@@ -110,8 +126,6 @@ class Registry:
                 self.bitmask_bits[name] = t.find('type').text
             elif cat in ('struct', 'union'):
                 self.structs[name] = Struct(t)
-            elif cat == 'define' and name == 'VK_HEADER_VERSION_COMPLETE':
-                pass
             elif cat == 'define' and t.find('name') is not None and \
                     t.find('name').text == 'VK_HEADER_VERSION':
                 self.header_version = int(''.join(t.itertext()).split()[-1])
@@ -121,9 +135,6 @@ class Registry:
                 for e in enums.findall('enum'):
                     if e.get('value'):
                         self.constants[e.get('name')] = e.get('value')
-        for e in root.findall('enums/enum'):
-            if e.get('alias') and e.get('name') not in self.constants:
-                pass
 
         for c in root.find('commands'):
             if not _for_vulkan(c):
@@ -145,18 +156,22 @@ class Registry:
             for c in cmds:
                 self.command_origin.setdefault(c, f.get('name'))
         for x in root.find('extensions'):
+            number = int(x.get('number'))
+            for placeholder in [n for n, e in self.extensions.items() if e[0] == number]:
+                del self.extensions[placeholder]
             supported = x.get('supported', '').split(',')
             types, cmds = self._requires(x)
-            self.extensions[x.get('name')] = (int(x.get('number')), types, cmds,
-                                              'vulkan' in supported)
+            self.extensions[x.get('name')] = (number, types, cmds, 'vulkan' in supported)
             self.extension_type[x.get('name')] = x.get('type')
             if 'vulkan' in supported:
                 for t in types:
                     self.type_origin.setdefault(t, x.get('name'))
                 for c in cmds:
                     self.command_origin.setdefault(c, x.get('name'))
-        self._type_aliases = self._aliases(self.type_alias)
-        self._command_aliases = self._aliases(self.command_alias)
+            if supplement:
+                for e in x.findall('require/enum[@extends="VkStructureType"]'):
+                    self.supplement_stypes[e.get('name')] = \
+                        1000000000 + (number - 1) * 1000 + int(e.get('offset'))
 
     @staticmethod
     def _requires(elem):

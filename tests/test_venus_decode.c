@@ -1146,11 +1146,138 @@ static void test_queue_submit_missing_array(void **state)
    assert_int_equal(handler_calls, 0);
 }
 
-/* --- vkCreateRingMESA: a hand decoder's chain is bounded too ------------------------------ */
+/* --- the transport commands, generated from protocol/venus-mesa.xml ---------------------- */
+
+static struct {
+   uint64_t ring;
+   VkRingCreateInfoMESA info;
+   uint32_t monitor_period_us;
+   int32_t priority;
+} ring_got;
 
 static void on_create_ring(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateRingMESA *args)
 {
    handler_calls++;
+   ring_got.ring = args->ring;
+   ring_got.info = *args->pCreateInfo;
+   const VkRingMonitorInfoMESA *monitor = args->pCreateInfo->pNext;
+   assert_int_equal(monitor->sType, VK_STRUCTURE_TYPE_RING_MONITOR_INFO_MESA);
+   const VkRingPriorityInfoMESA *priority = monitor->pNext;
+   assert_int_equal(priority->sType, VK_STRUCTURE_TYPE_RING_PRIORITY_INFO_MESA);
+   assert_null(priority->pNext);
+   ring_got.monitor_period_us = monitor->maxReportingPeriodMicroseconds;
+   ring_got.priority = priority->priority;
+}
+
+/* The stock guest's ring: a monitor and a priority chained, members after the chain. */
+static void test_create_ring_layout(void **state)
+{
+   handlers.vkCreateRingMESA = on_create_ring;
+   put_command(188, "vkCreateRingMESA", 0);
+   put_u64(0x77); /* ring */
+   put_u64(1);    /* pCreateInfo */
+   put_u32(VK_STRUCTURE_TYPE_RING_CREATE_INFO_MESA);
+   put_u64(1);
+   put_u32(VK_STRUCTURE_TYPE_RING_MONITOR_INFO_MESA);
+   put_u64(1);
+   put_u32(VK_STRUCTURE_TYPE_RING_PRIORITY_INFO_MESA);
+   put_u64(0);
+   put_u32((uint32_t)-3); /* priority: the innermost struct's members come first */
+   put_u32(5000);         /* maxReportingPeriodMicroseconds */
+   put_u32(0);            /* flags */
+   put_u32(9);            /* resourceId */
+   const uint64_t sizes[] = {64, 4160, 3000000000ull, 0, 4, 8, 64, 4096, 4160, 0};
+   for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+      put_u64(sizes[i]);
+   assert_true(decode(NULL));
+   assert_int_equal(handler_calls, 1);
+   assert_int_equal(ring_got.ring, 0x77);
+   assert_int_equal(ring_got.info.resourceId, 9);
+   assert_int_equal(ring_got.info.offset, 64);
+   assert_int_equal(ring_got.info.size, 4160);
+   assert_int_equal(ring_got.info.idleTimeout, 3000000000ull);
+   assert_int_equal(ring_got.info.tailOffset, 4);
+   assert_int_equal(ring_got.info.bufferOffset, 64);
+   assert_int_equal(ring_got.info.bufferSize, 4096);
+   assert_int_equal(ring_got.info.extraOffset, 4160);
+   assert_int_equal(ring_got.monitor_period_us, 5000);
+   assert_int_equal(ring_got.priority, -3);
+}
+
+/* A struct that cannot extend the ring's create info is refused, as in any other chain. */
+static void test_create_ring_foreign_chain(void **state)
+{
+   handlers.vkCreateRingMESA = on_create_ring;
+   put_command(188, "vkCreateRingMESA", 0);
+   put_u64(1);
+   put_u64(1);
+   put_u32(VK_STRUCTURE_TYPE_RING_CREATE_INFO_MESA);
+   put_u64(1);
+   put_u32(VK_STRUCTURE_TYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA);
+   put_u64(0);
+   put_u32(0);
+   assert_decode_fails(NULL, "cannot extend VkRingCreateInfoMESA");
+}
+
+static struct {
+   uint32_t count;
+   VkCommandStreamDescriptionMESA second;
+   size_t second_position;
+   uint32_t dependency_count;
+} streams_got;
+
+static void on_execute_streams(struct pv_venus_dispatch *d,
+                               struct pv_cmd_vkExecuteCommandStreamsMESA *args)
+{
+   handler_calls++;
+   streams_got.count = args->streamCount;
+   streams_got.second = args->pStreams[1];
+   streams_got.second_position = args->pReplyPositions[1];
+   streams_got.dependency_count = args->dependencyCount;
+}
+
+static void put_stream_description(uint32_t resource, uint64_t offset, uint64_t size)
+{
+   put_u32(resource);
+   put_u64(offset);
+   put_u64(size);
+}
+
+static void test_execute_command_streams(void **state)
+{
+   handlers.vkExecuteCommandStreamsMESA = on_execute_streams;
+   put_command(180, "vkExecuteCommandStreamsMESA", 0);
+   put_u32(2);
+   put_u64(2);
+   put_stream_description(3, 0, 128);
+   put_stream_description(4, 256, 64);
+   put_u64(2);
+   put_u64(0);
+   put_u64(512);
+   put_u32(1); /* dependencyCount */
+   put_u64(1);
+   put_u32(0);
+   put_u32(1);
+   put_u32(0); /* flags */
+   assert_true(decode(NULL));
+   assert_int_equal(handler_calls, 1);
+   assert_int_equal(streams_got.count, 2);
+   assert_int_equal(streams_got.second.resourceId, 4);
+   assert_int_equal(streams_got.second.offset, 256);
+   assert_int_equal(streams_got.second.size, 64);
+   assert_int_equal(streams_got.second_position, 512);
+   assert_int_equal(streams_got.dependency_count, 1);
+}
+
+/* Two streams announced, one sent: the array size must match its count. */
+static void test_execute_command_streams_lying_count(void **state)
+{
+   handlers.vkExecuteCommandStreamsMESA = on_execute_streams;
+   put_command(180, "vkExecuteCommandStreamsMESA", 0);
+   put_u32(2);
+   put_u64(1);
+   put_stream_description(3, 0, 128);
+   assert_decode_fails(NULL, "array size");
 }
 
 /* A chain of 400 000 monitor structs (4.8 MB): one stack frame each would overflow the
@@ -1204,7 +1331,11 @@ int main(void)
          TEST(test_create_compute_pipeline_unterminated_name),
          TEST(test_queue_submit_timeline),
          TEST(test_queue_submit_missing_array),
+         TEST(test_create_ring_layout),
+         TEST(test_create_ring_foreign_chain),
          TEST(test_create_ring_endless_chain),
+         TEST(test_execute_command_streams),
+         TEST(test_execute_command_streams_lying_count),
    };
    return cmocka_run_group_tests(tests, NULL, free_wire);
 }

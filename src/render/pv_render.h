@@ -292,7 +292,7 @@ void pv_render_context_set_fatal(struct pv_gpu_context *ctx, const char *why);
 
 /* --- rings (pv_render_ring.c) --- */
 bool pv_render_ring_create(struct pv_render_stream *creator, uint64_t id,
-                           const struct pv_venus_ring_layout *layout);
+                           const VkRingCreateInfoMESA *info);
 struct pv_render_ring *pv_render_ring_find(struct pv_gpu_context *ctx, uint64_t id);
 void pv_render_ring_destroy(struct pv_gpu_context *ctx, struct pv_render_ring *ring);
 void pv_render_ring_notify(struct pv_render_ring *ring);

@@ -150,8 +150,8 @@ static uint32_t take_timeline(VkDeviceQueueInfo2 *info)
 {
    uint32_t ring_idx = 0;
    for (VkBaseOutStructure **link = (VkBaseOutStructure **)&info->pNext; *link;) {
-      if ((int)(*link)->sType == PV_STYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA) {
-         ring_idx = ((struct pv_venus_queue_timeline_info *)*link)->ring_idx;
+      if ((*link)->sType == VK_STRUCTURE_TYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA) {
+         ring_idx = ((VkDeviceQueueTimelineInfoMESA *)*link)->ringIdx;
          *link = (*link)->pNext;
       } else {
          link = &(*link)->pNext;

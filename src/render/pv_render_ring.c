@@ -33,16 +33,16 @@ static bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size)
    return a < b + b_size && b < a + a_size;
 }
 
-static bool validate_layout(struct pv_cs_reader *r, const struct pv_venus_ring_layout *l,
+static bool validate_layout(struct pv_cs_reader *r, const VkRingCreateInfoMESA *l,
                             size_t shmem_size)
 {
    if (!inside(l->offset, l->size, shmem_size))
       return pv_cs_fail(r, "ring [%llu, +%llu) outside its %zu-byte resource",
                         (unsigned long long)l->offset, (unsigned long long)l->size, shmem_size);
-   const uint64_t parts[4][2] = {{l->head_offset, 4},
-                                 {l->tail_offset, 4},
-                                 {l->status_offset, 4},
-                                 {l->buffer_offset, l->buffer_size}};
+   const uint64_t parts[4][2] = {{l->headOffset, 4},
+                                 {l->tailOffset, 4},
+                                 {l->statusOffset, 4},
+                                 {l->bufferOffset, l->bufferSize}};
    for (int i = 0; i < 4; i++) {
       if (!inside(parts[i][0], parts[i][1], l->size))
          return pv_cs_fail(r, "ring part %d outside the ring", i);
@@ -51,12 +51,12 @@ static bool validate_layout(struct pv_cs_reader *r, const struct pv_venus_ring_l
             return pv_cs_fail(r, "ring parts %d and %d overlap", i, j);
       }
    }
-   if (l->extra_size && !inside(l->extra_offset, l->extra_size, l->size))
+   if (l->extraSize && !inside(l->extraOffset, l->extraSize, l->size))
       return pv_cs_fail(r, "ring extra region outside the ring");
-   if (l->buffer_size == 0 || l->buffer_size > PV_RING_MAX_BUFFER ||
-       (l->buffer_size & (l->buffer_size - 1)))
+   if (l->bufferSize == 0 || l->bufferSize > PV_RING_MAX_BUFFER ||
+       (l->bufferSize & (l->bufferSize - 1)))
       return pv_cs_fail(r, "ring buffer size %llu is not a power of two <= 16 MiB",
-                        (unsigned long long)l->buffer_size);
+                        (unsigned long long)l->bufferSize);
    return true;
 }
 
@@ -153,42 +153,53 @@ static void ring_free(struct pv_render_ring *ring)
    free(ring);
 }
 
+/* The monitor period the guest chained to its ring, 0 when it did not ask for one. The
+ * priority it may chain is not honoured: every ring thread runs at the worker's. */
+static uint32_t monitor_period_us(const VkRingCreateInfoMESA *info)
+{
+   for (const VkBaseInStructure *link = info->pNext; link; link = link->pNext) {
+      if (link->sType == VK_STRUCTURE_TYPE_RING_MONITOR_INFO_MESA)
+         return ((const VkRingMonitorInfoMESA *)link)->maxReportingPeriodMicroseconds;
+   }
+   return 0;
+}
+
 bool pv_render_ring_create(struct pv_render_stream *creator, uint64_t id,
-                           const struct pv_venus_ring_layout *l)
+                           const VkRingCreateInfoMESA *l)
 {
    struct pv_gpu_context *ctx = creator->ctx;
    struct pv_cs_reader *r = &creator->reader;
    if (pv_render_ring_find(ctx, id))
       return pv_cs_fail(r, "ring %llx already exists", (unsigned long long)id);
-   struct pv_render_shmem *shmem = pv_render_resource_shmem(ctx, l->resource_id);
+   struct pv_render_shmem *shmem = pv_render_resource_shmem(ctx, l->resourceId);
    if (!shmem)
-      return pv_cs_fail(r, "ring resource %u does not exist", l->resource_id);
+      return pv_cs_fail(r, "ring resource %u does not exist", l->resourceId);
    if (!validate_layout(r, l, shmem->size)) {
       pv_render_shmem_unref(shmem);
       return false;
    }
    struct pv_render_ring *ring = calloc(1, sizeof(*ring));
    uint8_t *base = (uint8_t *)shmem->map + l->offset;
-   if (!ring || !(ring->scratch = malloc(l->buffer_size))) {
+   if (!ring || !(ring->scratch = malloc(l->bufferSize))) {
       free(ring);
       pv_render_shmem_unref(shmem);
       return pv_cs_fail(r, "out of memory for ring");
    }
    ring->id = id;
    ring->shmem = shmem;
-   ring->head = (atomic_uint *)(base + l->head_offset);
-   ring->tail = (atomic_uint *)(base + l->tail_offset);
-   ring->status = (atomic_uint *)(base + l->status_offset);
-   ring->buffer = base + l->buffer_offset;
-   ring->buffer_size = (uint32_t)l->buffer_size;
-   ring->extra = l->extra_size ? base + l->extra_offset : NULL;
-   ring->extra_size = l->extra_size;
-   ring->idle_timeout_ns = l->idle_timeout_ns < PV_RING_MAX_IDLE_TIMEOUT_NS
-                                 ? l->idle_timeout_ns
+   ring->head = (atomic_uint *)(base + l->headOffset);
+   ring->tail = (atomic_uint *)(base + l->tailOffset);
+   ring->status = (atomic_uint *)(base + l->statusOffset);
+   ring->buffer = base + l->bufferOffset;
+   ring->buffer_size = (uint32_t)l->bufferSize;
+   ring->extra = l->extraSize ? base + l->extraOffset : NULL;
+   ring->extra_size = l->extraSize;
+   ring->idle_timeout_ns = l->idleTimeout < PV_RING_MAX_IDLE_TIMEOUT_NS
+                                 ? l->idleTimeout
                                  : PV_RING_MAX_IDLE_TIMEOUT_NS;
-   ring->monitor_period_us = l->monitor_period_us && l->monitor_period_us < PV_RING_MIN_MONITOR_US
-                                   ? PV_RING_MIN_MONITOR_US
-                                   : l->monitor_period_us;
+   uint32_t period_us = monitor_period_us(l);
+   ring->monitor_period_us =
+         period_us && period_us < PV_RING_MIN_MONITOR_US ? PV_RING_MIN_MONITOR_US : period_us;
    ring->lazy_head_wake = !pv_perf_disabled(PV_PERF_NO_LAZY_WAKE);
    pv_render_stream_init(&ring->stream, ctx, ring);
    if (atomic_load(ring->head) != 0 || atomic_load(ring->status) != 0) {

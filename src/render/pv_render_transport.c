@@ -17,17 +17,17 @@ static void set_reply_stream(struct pv_venus_dispatch *d,
                              struct pv_cmd_vkSetReplyCommandStreamMESA *args)
 {
    struct pv_render_stream *stream = pv_render_stream_of(d);
-   const struct pv_venus_stream_desc *desc = &args->stream;
-   struct pv_render_shmem *shmem = pv_render_resource_shmem(stream->ctx, desc->resource_id);
+   const VkCommandStreamDescriptionMESA *desc = args->pStream;
+   struct pv_render_shmem *shmem = pv_render_resource_shmem(stream->ctx, desc->resourceId);
    if (!shmem) {
-      pv_cs_fail(d->reader, "reply stream resource %u does not exist", desc->resource_id);
+      pv_cs_fail(d->reader, "reply stream resource %u does not exist", desc->resourceId);
       return;
    }
    if (!range_inside(desc->offset, desc->size, shmem->size)) {
       pv_render_shmem_unref(shmem);
       pv_cs_fail(d->reader, "reply stream [%llu, +%llu) outside resource %u",
                  (unsigned long long)desc->offset, (unsigned long long)desc->size,
-                 desc->resource_id);
+                 desc->resourceId);
       return;
    }
    pv_render_shmem_unref(stream->reply.shmem);
@@ -47,13 +47,14 @@ static void seek_reply_stream(struct pv_venus_dispatch *d,
 }
 
 /* Runs one nested stream on the same dispatch, with its own reader. */
-static bool execute_nested(struct pv_render_stream *stream, const struct pv_venus_stream_desc *desc,
-                           char *error, size_t error_size)
+static bool execute_nested(struct pv_render_stream *stream,
+                           const VkCommandStreamDescriptionMESA *desc, char *error,
+                           size_t error_size)
 {
-   struct pv_render_shmem *shmem = pv_render_resource_shmem(stream->ctx, desc->resource_id);
+   struct pv_render_shmem *shmem = pv_render_resource_shmem(stream->ctx, desc->resourceId);
    if (!shmem || !range_inside(desc->offset, desc->size, shmem->size)) {
       snprintf(error, error_size, "command stream resource %u [%llu, +%llu) is not valid",
-               desc->resource_id, (unsigned long long)desc->offset, (unsigned long long)desc->size);
+               desc->resourceId, (unsigned long long)desc->offset, (unsigned long long)desc->size);
       pv_render_shmem_unref(shmem);
       return false;
    }
@@ -78,17 +79,22 @@ static void execute_command_streams(struct pv_venus_dispatch *d,
       return;
    }
    /* The nested commands reuse the arena that holds args: copy what we still need. */
-   size_t count = args->stream_count;
-   struct pv_venus_stream_desc *descs = malloc(count * sizeof(*descs));
-   uint64_t *positions = args->reply_positions ? malloc(count * sizeof(*positions)) : NULL;
-   if (!descs || (args->reply_positions && !positions)) {
+   size_t count = args->streamCount;
+   if (count == 0) {
+      pv_cs_fail(d->reader, "vkExecuteCommandStreamsMESA without streams");
+      return;
+   }
+   VkCommandStreamDescriptionMESA *descs = malloc(count * sizeof(*descs));
+   size_t *positions = args->pReplyPositions ? malloc(count * sizeof(*positions)) : NULL;
+   if (!descs || (args->pReplyPositions && !positions)) {
       free(descs);
       pv_cs_fail(d->reader, "out of memory for %zu command streams", count);
       return;
    }
-   memcpy(descs, args->streams, count * sizeof(*descs));
+   /* Dependencies order streams for parallel execution; we run them in order anyway. */
+   memcpy(descs, args->pStreams, count * sizeof(*descs));
    if (positions)
-      memcpy(positions, args->reply_positions, count * sizeof(*positions));
+      memcpy(positions, args->pReplyPositions, count * sizeof(*positions));
 
    struct pv_cs_reader outer = stream->reader;
    char error[512] = "";
@@ -133,7 +139,7 @@ static struct pv_render_ring *ring_or_fail(struct pv_venus_dispatch *d, uint64_t
 static void create_ring(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateRingMESA *args)
 {
    if (on_context_stream(d, "vkCreateRingMESA"))
-      pv_render_ring_create(pv_render_stream_of(d), args->ring, &args->layout);
+      pv_render_ring_create(pv_render_stream_of(d), args->ring, args->pCreateInfo);
 }
 
 static void destroy_ring(struct pv_venus_dispatch *d, struct pv_cmd_vkDestroyRingMESA *args)
