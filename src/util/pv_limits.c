@@ -146,6 +146,16 @@ bool pv_limits_parse_list(struct pv_gpu_limits *limits, const char *text, char *
    return true;
 }
 
+bool pv_limits_from_env(const char *var, struct pv_gpu_limits *limits)
+{
+   const char *text = getenv(var);
+   char error[256];
+   if (!text || pv_limits_parse_list(limits, text, error, sizeof(error)))
+      return true;
+   pv_error("%s=%s: %s", var, text, error);
+   return false;
+}
+
 /* A value as a person would write it for --limit: 64G rather than 68719476736. */
 static void format_value(const struct pv_limit_info *info, uint64_t value, char *out, size_t size)
 {

@@ -46,6 +46,10 @@ bool pv_limits_parse(struct pv_gpu_limits *limits, const char *text, char *error
 bool pv_limits_parse_list(struct pv_gpu_limits *limits, const char *text, char *error,
                           size_t error_size);
 
+/* Sets the limits listed in the environment variable var (as pv_limits_parse_list takes
+ * them). Unset or empty sets nothing; false, logged, for a bad list, which sets nothing. */
+bool pv_limits_from_env(const char *var, struct pv_gpu_limits *limits);
+
 /* One help line per limit ("  NAME  what (default VALUE)") into out; returns the length it
  * needs, as snprintf does. */
 size_t pv_limits_help(char *out, size_t size);
