@@ -105,22 +105,17 @@ static void allocate_memory(struct pv_venus_dispatch *d, struct pv_cmd_vkAllocat
    }
    /* The guest sees host-visible only the types in dev->backed (the probe found that a
     * memfd can be imported there); the others it can only use as device memory. */
+   const bool imported = dev->backed & (1u << info.memoryTypeIndex);
    VkImportMemoryHostPointerInfoEXT import;
-   struct pv_render_shmem *shmem = NULL;
-   struct pv_render_memory *mem = NULL;
+   struct pv_render_shmem *shmem = imported ? import_shmem(d, dev, &info, &import) : NULL;
+   if (imported && !shmem)
+      pv_error("%s: memory type %u: no memfd of %llu bytes to import (out of memory, or the "
+               "host refused an import its probe accepted)",
+               ctx->name, info.memoryTypeIndex, (unsigned long long)asked);
+   struct pv_render_memory *mem = !imported || shmem ? calloc(1, sizeof(*mem)) : NULL;
    VkDeviceMemory memory = VK_NULL_HANDLE;
-   args->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
-   if (dev->backed & (1u << info.memoryTypeIndex)) {
-      shmem = import_shmem(d, dev, &info, &import);
-      if (!shmem)
-         pv_error("%s: memory type %u: no memfd of %llu bytes to import (out of memory, or "
-                  "the host refused an import its probe accepted)",
-                  ctx->name, info.memoryTypeIndex, (unsigned long long)asked);
-   }
-   if (shmem || !(dev->backed & (1u << info.memoryTypeIndex)))
-      mem = calloc(1, sizeof(*mem));
-   if (mem)
-      args->ret = ctx->vk->vkAllocateMemory(args->device, &info, NULL, &memory);
+   args->ret = mem ? ctx->vk->vkAllocateMemory(args->device, &info, NULL, &memory)
+                   : VK_ERROR_OUT_OF_HOST_MEMORY;
    if (args->ret != VK_SUCCESS) {
       free(mem);
       pv_render_shmem_unref(shmem);
