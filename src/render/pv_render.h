@@ -241,7 +241,7 @@ enum pv_render_reserve_result {
 /* Takes the guest ids of objects about to be created, before the host creates them, so that
  * a create never makes a host object it cannot bind. All or none: on failure *refused is the
  * id that failed. A reserved id names nothing (typed lookups and unbinds pass it by) until
- * committed; it counts against the objects limit from now. */
+ * committed; it counts against the objects limit from now (reaching it is logged once). */
 enum pv_render_reserve_result pv_render_objects_reserve(struct pv_gpu_context *ctx,
                                                         const uint64_t *ids, uint64_t count,
                                                         uint64_t *refused);

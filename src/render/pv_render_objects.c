@@ -210,6 +210,10 @@ enum pv_render_reserve_result pv_render_objects_reserve(struct pv_gpu_context *c
             result = PV_RENDER_RESERVE_OK;
          pthread_mutex_unlock(&ctx->lock);
       }
+      if (result == PV_RENDER_RESERVE_FULL)
+         pv_limits_report(&ctx->limits_reported, PV_LIMIT_OBJECTS, ctx->name, limit,
+                          "creates answer VK_ERROR_OUT_OF_HOST_MEMORY, those without a VkResult "
+                          "turn the context fatal");
       if (result != PV_RENDER_RESERVE_OK) {
          free(obj);
          *refused = ids[i];
@@ -459,9 +463,6 @@ bool pv_render_reserve(struct pv_venus_dispatch *d, const uint64_t *ids, uint64_
    case PV_RENDER_RESERVE_FULL:
       /* Out of host memory is what a driver says when it cannot hold one more object; a call
        * with no result to say it in can only end the context. */
-      pv_limits_report(&ctx->limits_reported, PV_LIMIT_OBJECTS, ctx->name, ctx->gpu->limits.objects,
-                       ret ? "creates answer VK_ERROR_OUT_OF_HOST_MEMORY"
-                           : "a create that returns no VkResult turns the context fatal");
       if (ret) {
          *ret = VK_ERROR_OUT_OF_HOST_MEMORY;
          return false;
