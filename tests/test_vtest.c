@@ -812,15 +812,19 @@ static void listen_path(struct listening *l)
    snprintf(l->path, sizeof(l->path), "%s/sock", l->dir);
 }
 
-static pid_t serve_in_child(const char *path, bool no_fork)
+static pid_t serve_options_in_child(const struct pv_vtest_options *options)
 {
    pid_t pid = fork();
    assert_true(pid >= 0);
-   if (pid == 0) {
-      const struct pv_vtest_options options = {.socket_path = path, .no_fork = no_fork};
-      _exit(pv_vtest_serve(&options));
-   }
+   if (pid == 0)
+      _exit(pv_vtest_serve(options));
    return pid;
+}
+
+static pid_t serve_in_child(const char *path, bool no_fork)
+{
+   const struct pv_vtest_options options = {.socket_path = path, .no_fork = no_fork};
+   return serve_options_in_child(&options);
 }
 
 /* Connects, retrying while the server starts. */
@@ -925,6 +929,49 @@ static void test_no_fork_server(void **state)
    assert_closed(second);
    close(second);
    assert_int_equal(access(l.path, F_OK), -1);
+   rmdir(l.dir);
+}
+
+/* Whether a new connection is served (answers a PING) rather than closed at once. */
+static bool connection_served(const char *path)
+{
+   int fd = connect_to(path);
+   create_renderer(fd);
+   send_msg(fd, 10, NULL, 0);
+   uint32_t reply[2] = {1, 1};
+   bool served = wait_readable(fd, TEST_WAIT_MS) && read(fd, reply, sizeof(reply)) == 8 &&
+                 reply[0] == 0 && reply[1] == 10;
+   close(fd);
+   return served;
+}
+
+/* Past the connections limit a new client is closed at once; the one served goes on, and
+ * once it leaves there is room again. */
+static void test_connections_limit(void **state)
+{
+   struct listening l;
+   listen_path(&l);
+   const struct pv_vtest_options options = {
+         .socket_path = l.path, .no_fork = true, .limits = {.connections = 1}};
+   pid_t pid = serve_options_in_child(&options);
+   int first = connect_to(l.path);
+   create_renderer(first);
+   assert_alive(first);
+   int refused = connect_to(l.path);
+   assert_closed(refused);
+   close(refused);
+   assert_alive(first);
+   close(first);
+   /* Its thread ends a moment after the client leaves. */
+   bool served = false;
+   for (int tries = 0; !served && tries < TEST_WAIT_MS / 10; tries++) {
+      served = connection_served(l.path);
+      if (!served)
+         usleep(10000);
+   }
+   assert_true(served);
+   kill(pid, SIGTERM);
+   assert_int_equal(wait_exit(pid), 0);
    rmdir(l.dir);
 }
 
@@ -1101,6 +1148,7 @@ int main(void)
          cmocka_unit_test(test_syncs_without_context),
          cmocka_unit_test(test_sync_wait_hangs_up_at_teardown),
          cmocka_unit_test(test_sync_and_wait_limits),
+         cmocka_unit_test(test_connections_limit),
          cmocka_unit_test(test_stop_tells_the_guest),
          cmocka_unit_test(test_fatal_context_keeps_answering),
          cmocka_unit_test(test_unknown_and_legacy_commands_are_skipped),

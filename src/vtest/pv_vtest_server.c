@@ -255,7 +255,7 @@ static bool connection_allowed(const struct pv_vtest_server *server)
    uint64_t limit = server->limits.connections;
    if (connections(server) < limit)
       return true;
-   pv_warn("refusing a connection: %llu guests are served, the connections limit",
+   pv_warn("refusing a connection: the connections limit (%llu served at once) is reached",
            (unsigned long long)limit);
    return false;
 }
