@@ -174,7 +174,9 @@ class Forward:
 
     def emit_create(self, w, cmd, ret, parent_expr):
         """The guest's ids are reserved before the host call, so that a clashing id fails
-        the stream without a host object nobody would destroy."""
+        the stream without a host object nobody would destroy. At the objects limit a
+        create with a result answers VK_ERROR_OUT_OF_HOST_MEMORY."""
+        ret_ptr = '&args->ret' if ret else 'NULL'
         out = cmd.items[-1]
         handle = self.codec.rt(out.type)
         objtype = self.reg.handles[handle]
@@ -186,7 +188,7 @@ class Forward:
         w('}')
         if out.kind == 'pointer':
             w('const uint64_t id = %s;' % self.handle_u64('*args->%s' % out.name))
-            w('if (!pv_render_reserve(d, &id, 1))')
+            w('if (!pv_render_reserve(d, &id, 1, %s))' % ret_ptr)
             w('   return;')
             w('%s host = VK_NULL_HANDLE;' % out.type)
             w('%svk->%s(%s);' % (ret, cmd.name, self.call_args(cmd, '&host')))
@@ -201,7 +203,7 @@ class Forward:
         w('   return;')
         w('for (uint64_t i = 0; i < n; i++)')
         w('   ids[i] = %s;' % self.handle_u64('args->%s[i]' % out.name))
-        w('if (!pv_render_reserve(d, ids, n))')
+        w('if (!pv_render_reserve(d, ids, n, %s))' % ret_ptr)
         w('   return;')
         w('%svk->%s(%s);' % (ret, cmd.name, self.call_args(cmd, 'host')))
         w('for (uint64_t i = 0; i < n; i++)')

@@ -255,6 +255,22 @@ static VKAPI_ATTR VkResult VKAPI_CALL get_query_pool_results(VkDevice device, Vk
    return VK_SUCCESS;
 }
 
+static VKAPI_ATTR VkResult VKAPI_CALL allocate_memory(VkDevice device,
+                                                      const VkMemoryAllocateInfo *info,
+                                                      const VkAllocationCallbacks *allocator,
+                                                      VkDeviceMemory *memory)
+{
+   fake_vk.memory_allocations++;
+   *memory = (VkDeviceMemory)make(VK_OBJECT_TYPE_DEVICE_MEMORY, NULL);
+   return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL free_memory(VkDevice device, VkDeviceMemory memory,
+                                              const VkAllocationCallbacks *allocator)
+{
+   drop(memory, VK_OBJECT_TYPE_DEVICE_MEMORY, NULL);
+}
+
 void fake_vk_table(struct pv_vk_table *t)
 {
    *t = (struct pv_vk_table){
@@ -277,5 +293,7 @@ void fake_vk_table(struct pv_vk_table *t)
          .vkCreateQueryPool = create_query_pool,
          .vkDestroyQueryPool = destroy_query_pool,
          .vkGetQueryPoolResults = get_query_pool_results,
+         .vkAllocateMemory = allocate_memory,
+         .vkFreeMemory = free_memory,
    };
 }

@@ -19,7 +19,8 @@ struct fake_vk_state {
    bool fail_allocations; /* vkAllocate* fail with VK_ERROR_OUT_OF_POOL_MEMORY */
    int queries_not_ready; /* vkGetQueryPoolResults answers VK_NOT_READY this many more times */
    int query_result_calls;
-   bool query_wait_seen; /* a call asked the driver to block (VK_QUERY_RESULT_WAIT_BIT) */
+   bool query_wait_seen;   /* a call asked the driver to block (VK_QUERY_RESULT_WAIT_BIT) */
+   int memory_allocations; /* vkAllocateMemory calls that reached the driver */
 };
 
 extern struct fake_vk_state fake_vk;

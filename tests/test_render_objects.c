@@ -1,6 +1,6 @@
 /* The renderer's object table through crafted Venus streams, over a fake host driver that
- * counts what the host holds: pools and what is allocated from them, and creates whose guest
- * id clashes. */
+ * counts what the host holds: pools and what is allocated from them, creates whose guest id
+ * clashes, and the per-context limits (struct pv_gpu_limits). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,6 +49,14 @@ static void put_command(uint32_t id, const char *name)
    assert_string_equal(pv_venus_command_name(id), name);
    put_u32(id);
    put_u32(0); /* no reply */
+}
+
+/* A command whose reply goes to the reply stream (VK_COMMAND_GENERATE_REPLY_BIT_EXT). */
+static void put_command_replying(uint32_t id, const char *name)
+{
+   assert_string_equal(pv_venus_command_name(id), name);
+   put_u32(id);
+   put_u32(1);
 }
 
 /* A struct's sType and an empty pNext chain. */
@@ -225,6 +233,78 @@ static void get_query_pool_results(uint64_t pool, VkQueryResultFlags flags)
    put_u32(flags);
 }
 
+static void allocate_memory(uint64_t id, uint64_t size)
+{
+   put_command_replying(21, "vkAllocateMemory");
+   put_u64(DEVICE_ID);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO);
+   put_u64(size);
+   put_u32(0); /* memoryTypeIndex */
+   put_u64(0); /* pAllocator */
+   put_u64(1);
+   put_u64(id);
+}
+
+static void free_memory(uint64_t id)
+{
+   put_command(22, "vkFreeMemory");
+   put_u64(DEVICE_ID);
+   put_u64(id);
+   put_u64(0);
+}
+
+static void create_fence_replying(uint64_t id)
+{
+   put_command_replying(35, "vkCreateFence");
+   put_u64(DEVICE_ID);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_FENCE_CREATE_INFO);
+   put_u32(0);
+   put_u64(0);
+   put_u64(1);
+   put_u64(id);
+}
+
+static void destroy_fence(uint64_t id)
+{
+   put_command(36, "vkDestroyFence");
+   put_u64(DEVICE_ID);
+   put_u64(id);
+   put_u64(0);
+}
+
+static void set_reply_stream(uint32_t res_id, uint64_t size)
+{
+   put_command(178, "vkSetReplyCommandStreamMESA");
+   put_u64(1);
+   put_u32(res_id);
+   put_u64(0); /* offset */
+   put_u64(size);
+}
+
+/* A ring in the first 4 KiB of a resource: head, tail and status words, a 1 KiB buffer. */
+static void create_ring(uint64_t ring, uint32_t res_id)
+{
+   put_command(188, "vkCreateRingMESA");
+   put_u64(ring);
+   put_u64(1);
+   put_u32(1000384000); /* VK_STRUCTURE_TYPE_RING_CREATE_INFO_MESA */
+   put_u64(0);          /* pNext */
+   put_u32(0);          /* flags */
+   put_u32(res_id);
+   put_u64(0);       /* offset */
+   put_u64(4096);    /* size */
+   put_u64(1000000); /* idle timeout, ns */
+   put_u64(0);       /* head */
+   put_u64(4);       /* tail */
+   put_u64(8);       /* status */
+   put_u64(64);      /* buffer */
+   put_u64(1024);    /* buffer size */
+   put_u64(0);       /* extra */
+   put_u64(0);
+}
+
 /* --- a context over the fake driver ------------------------------------------------------ */
 
 static struct pv_gpu *gpu;
@@ -250,12 +330,19 @@ static uint64_t objects(void)
    return stats.objects;
 }
 
+/* Low enough for a test to reach, high enough for what setup makes. */
+static const struct pv_gpu_options limited = {
+      .version = PV_GPU_OPTIONS_VERSION,
+      .limits = {.memory = 1u << 20, .objects = 8, .rings = 1, .stream = 64u << 10, .reply = 4096},
+};
+
 /* A context whose instance and device are there already (the fake's), with one descriptor
- * set layout made through the stream. */
-static int setup(void **state)
+ * set layout made through the stream; the renderer's limits as options say (NULL: none
+ * given). */
+static int start(const struct pv_gpu_options *options)
 {
    fake_vk_reset();
-   gpu = pv_gpu_create(NULL);
+   gpu = pv_gpu_create(options);
    assert_non_null(gpu);
    const struct pv_gpu_context_desc desc = {
          .capset_id = PV_GPU_CAPSET_VENUS,
@@ -272,6 +359,16 @@ static int setup(void **state)
    create_set_layout(LAYOUT_ID);
    assert_true(submit());
    return 0;
+}
+
+static int setup(void **state)
+{
+   return start(NULL);
+}
+
+static int setup_limited(void **state)
+{
+   return start(&limited);
 }
 
 /* Teardown must leave the host holding nothing, whatever the test did. */
@@ -489,6 +586,153 @@ static void test_allocation_clashing_with_a_live_id_allocates_nothing(void **sta
    assert_int_equal(objects(), base + 1);
 }
 
+/* --- limits ---------------------------------------------------------------------------- */
+
+/* A shared-memory blob attached to the context, mapped here: for replies and rings. */
+static uint8_t *blob(uint32_t res_id, uint64_t size)
+{
+   const struct pv_gpu_blob_desc desc = {
+         .res_id = res_id,
+         .blob_mem = PV_GPU_BLOB_MEM_HOST3D,
+         .blob_flags = PV_GPU_BLOB_FLAG_MAPPABLE,
+         .size = size,
+   };
+   assert_true(pv_gpu_resource_create_blob(ctx, &desc));
+   void *map;
+   uint64_t mapped_size;
+   uint32_t map_info;
+   assert_true(pv_gpu_resource_map(gpu, res_id, &map, &mapped_size, &map_info));
+   return map;
+}
+
+static int32_t reply_result(const uint8_t *reply, size_t offset)
+{
+   int32_t ret;
+   memcpy(&ret, reply + offset + 4, sizeof(ret)); /* after the command id */
+   return ret;
+}
+
+/* The device's memory state, as vkCreateDevice would have made it: one memory type, none
+ * of it mapped through a memfd. */
+static void give_device_memory_state(void)
+{
+   struct pv_render_object *dev = pv_render_object_get(ctx, DEVICE_ID, VK_OBJECT_TYPE_DEVICE);
+   struct pv_render_device *state = calloc(1, sizeof(*state));
+   assert_non_null(state);
+   state->memory_properties.memoryTypeCount = 1;
+   pv_render_bindable_cache_init(&state->buffers);
+   pv_render_bindable_cache_init(&state->images);
+   dev->data = state;
+}
+
+static uint64_t device_memory_bytes(void)
+{
+   struct pv_gpu_context_stats stats;
+   pv_gpu_context_get_stats(ctx, &stats);
+   return stats.device_memory_bytes;
+}
+
+/* Past the memory limit an allocation answers VK_ERROR_OUT_OF_DEVICE_MEMORY without reaching
+ * the driver; the context lives on, and an allocation that fits still works. */
+static void test_memory_limit(void **state)
+{
+   give_device_memory_state();
+   const uint8_t *reply = blob(1, 4096);
+   set_reply_stream(1, 4096);
+   allocate_memory(100, 768u << 10);
+   allocate_memory(101, 512u << 10);         /* 1.25 MiB together: over */
+   allocate_memory(102, UINT64_MAX - 4095u); /* wraps the sum: over too */
+   allocate_memory(103, 256u << 10);         /* exactly 1 MiB together */
+   assert_true(submit());
+   assert_int_equal(reply_result(reply, 0), VK_SUCCESS);
+   assert_int_equal(reply_result(reply, 24), VK_ERROR_OUT_OF_DEVICE_MEMORY);
+   assert_int_equal(reply_result(reply, 48), VK_ERROR_OUT_OF_DEVICE_MEMORY);
+   assert_int_equal(reply_result(reply, 72), VK_SUCCESS);
+   assert_int_equal(fake_vk.memory_allocations, 2);
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_DEVICE_MEMORY], 2);
+   assert_int_equal(device_memory_bytes(), 1u << 20);
+   /* Freed memory counts no more. */
+   free_memory(100);
+   set_reply_stream(1, 4096);
+   allocate_memory(101, 512u << 10);
+   assert_true(submit());
+   assert_int_equal(reply_result(reply, 0), VK_SUCCESS);
+   assert_int_equal(device_memory_bytes(), 768u << 10);
+   assert_false(pv_gpu_context_is_fatal(ctx));
+}
+
+/* At the objects limit a create answers VK_ERROR_OUT_OF_HOST_MEMORY without reaching the
+ * driver; once an object goes, the next create works. */
+static void test_objects_limit(void **state)
+{
+   const uint8_t *reply = blob(1, 4096);
+   set_reply_stream(1, 4096);
+   const uint64_t room = limited.limits.objects - objects();
+   for (uint64_t i = 0; i <= room; i++)
+      create_fence_replying(100 + i);
+   assert_true(submit());
+   for (uint64_t i = 0; i < room; i++)
+      assert_int_equal(reply_result(reply, i * 24), VK_SUCCESS);
+   assert_int_equal(reply_result(reply, room * 24), VK_ERROR_OUT_OF_HOST_MEMORY);
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_FENCE], room);
+   assert_int_equal(objects(), limited.limits.objects);
+   destroy_fence(100);
+   set_reply_stream(1, 4096);
+   create_fence_replying(100 + room);
+   assert_true(submit());
+   assert_int_equal(reply_result(reply, 0), VK_SUCCESS);
+   assert_false(pv_gpu_context_is_fatal(ctx));
+}
+
+/* A ring past the rings limit (one here) turns the context fatal. */
+static void test_rings_limit(void **state)
+{
+   blob(1, 4096);
+   blob(2, 4096);
+   create_ring(1, 1);
+   assert_true(submit());
+   create_ring(2, 2);
+   assert_false(submit());
+   assert_true(pv_gpu_context_is_fatal(ctx));
+}
+
+/* A submit larger than the stream limit turns the context fatal before any of it runs. */
+static void test_stream_limit(void **state)
+{
+   const uint64_t before = objects();
+   create_fence(100);
+   while (wire.count * 4 <= limited.limits.stream)
+      put_u32(0); /* trailing words: never decoded */
+   assert_false(submit());
+   assert_true(pv_gpu_context_is_fatal(ctx));
+   assert_int_equal(objects(), before);
+   assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_FENCE], 0);
+}
+
+/* A reply stream larger than the reply limit turns the context fatal. */
+static void test_reply_limit(void **state)
+{
+   blob(1, 2 * limited.limits.reply);
+   set_reply_stream(1, limited.limits.reply);
+   assert_true(submit());
+   set_reply_stream(1, limited.limits.reply + 4);
+   assert_false(submit());
+   assert_true(pv_gpu_context_is_fatal(ctx));
+}
+
+/* An options struct of version 1 ends before the limits: the renderer must not read them. */
+static void test_version_1_options_get_defaults(void **state)
+{
+   const struct {
+      uint32_t version;
+   } old = {1};
+   struct pv_gpu *g = pv_gpu_create((const struct pv_gpu_options *)&old);
+   assert_non_null(g);
+   assert_int_equal(g->limits.objects, 1u << 20);
+   assert_int_equal(g->limits.memory, 64ull << 30);
+   pv_gpu_destroy(g);
+}
+
 int main(void)
 {
    const struct CMUnitTest tests[] = {
@@ -506,6 +750,12 @@ int main(void)
                                          teardown),
          cmocka_unit_test_setup_teardown(test_allocation_clashing_with_a_live_id_allocates_nothing,
                                          setup, teardown),
+         cmocka_unit_test_setup_teardown(test_memory_limit, setup_limited, teardown),
+         cmocka_unit_test_setup_teardown(test_objects_limit, setup_limited, teardown),
+         cmocka_unit_test_setup_teardown(test_rings_limit, setup_limited, teardown),
+         cmocka_unit_test_setup_teardown(test_stream_limit, setup_limited, teardown),
+         cmocka_unit_test_setup_teardown(test_reply_limit, setup_limited, teardown),
+         cmocka_unit_test(test_version_1_options_get_defaults),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

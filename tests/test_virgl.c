@@ -819,6 +819,22 @@ static void test_without_ready_workers(void **state)
    assert_int_equal(children_named(idle_name, NULL, 0), 0);
 }
 
+/* --- 7. PEARVISOR_VIRGL_LIMITS --- */
+
+/* A list that does not parse fails init (the VMM asked for limits it would not get); one that
+ * does is read by the library and its workers alike, and contexts are served under it. */
+static void test_limits_from_the_environment(void **state)
+{
+   setenv("PEARVISOR_VIRGL_LIMITS", "memory=1G,bogus=1", 1);
+   assert_int_equal(virgl_renderer_init(&cookie, FLAG_VENUS, &callbacks), -EINVAL);
+   setenv("PEARVISOR_VIRGL_LIMITS", "memory=1G,objects=4096", 1);
+   assert_int_equal(virgl_renderer_init(&cookie, FLAG_VENUS, &callbacks), 0);
+   assert_int_equal(create_context(1), 0);
+   check_served(1, 80);
+   virgl_renderer_context_destroy(1);
+   unsetenv("PEARVISOR_VIRGL_LIMITS");
+}
+
 int main(void)
 {
    /* wait_ready reads the workers' confinement: their sandbox stays on here. */
@@ -832,6 +848,7 @@ int main(void)
          cmocka_unit_test_setup_teardown(test_ready_workers, setup, teardown),
          cmocka_unit_test_setup_teardown(test_without_ready_workers, setup_without_pool,
                                          teardown_without_pool),
+         cmocka_unit_test_teardown(test_limits_from_the_environment, teardown),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,7 +44,7 @@ struct server {
 static void *serve_thread(void *arg)
 {
    struct server *s = arg;
-   if (s->params.print_stats || s->params.stop_fd >= 0)
+   if (s->params.print_stats || s->params.stop_fd >= 0 || s->params.limits)
       pv_vtest_conn_serve(s->gpu, s->fd, &s->params);
    else
       pv_vtest_serve_client(s->gpu, s->fd);
@@ -52,7 +52,7 @@ static void *serve_thread(void *arg)
 }
 
 /* Starts serving one end of a socketpair on a thread; returns the client end. */
-static int start_with(struct server *s, bool print_stats, int stop_fd)
+static int start_with(struct server *s, const struct pv_vtest_serve_params *params)
 {
    fake_gpu_reset();
    int sv[2];
@@ -60,7 +60,7 @@ static int start_with(struct server *s, bool print_stats, int stop_fd)
    *s = (struct server){
          .gpu = pv_gpu_create(NULL),
          .fd = sv[1],
-         .params = {.print_stats = print_stats, .stop_fd = stop_fd},
+         .params = *params,
    };
    assert_non_null(s->gpu);
    assert_int_equal(pthread_create(&s->thread, NULL, serve_thread, s), 0);
@@ -69,7 +69,8 @@ static int start_with(struct server *s, bool print_stats, int stop_fd)
 
 static int start(struct server *s)
 {
-   return start_with(s, false, -1);
+   const struct pv_vtest_serve_params params = {.stop_fd = -1};
+   return start_with(s, &params);
 }
 
 /* Closes the client end; the serving thread must return and leave no context behind. */
@@ -519,6 +520,50 @@ static void test_sync_wait_hangs_up_at_teardown(void **state)
    close(pending);
 }
 
+/* Past the syncs limit SYNC_CREATE answers sync 0 and past the waits limit a SYNC_WAIT's fd
+ * hangs up at once (the guest's wait fails); the connection answers on, and a sync or wait
+ * given back makes room again. */
+static void test_sync_and_wait_limits(void **state)
+{
+   static const struct pv_gpu_limits limits = {.syncs = 2, .waits = 1};
+   const struct pv_vtest_serve_params params = {.stop_fd = -1, .limits = &limits};
+   struct server s;
+   int fd = start_with(&s, &params);
+   create_renderer(fd);
+
+   uint32_t a = sync_create(fd, 0), b = sync_create(fd, 0);
+   const uint32_t zero[2] = {0, 0};
+   uint32_t refused;
+   send_msg(fd, 19, zero, 2);
+   assert_int_equal(read_reply(fd, 19, &refused, 1), 1);
+   assert_int_equal(refused, 0);
+   send_msg(fd, 20, &b, 1);
+   b = sync_create(fd, 0);
+
+   const uint64_t one[1] = {1};
+   int pending = sync_wait(fd, false, 0xffffffff, &a, one, 1);
+   int over = sync_wait(fd, false, 0xffffffff, &b, one, 1);
+   assert_int_equal(wait_events(over, TEST_WAIT_MS), POLLHUP);
+   assert_int_equal(wait_events(pending, 0), 0);
+   /* One already satisfied is never pending, so the limit does not refuse it. */
+   const uint64_t none[1] = {0};
+   int satisfied = sync_wait(fd, false, 0xffffffff, &b, none, 1);
+   assert_true(wait_events(satisfied, TEST_WAIT_MS) & POLLIN);
+   /* The pending one fires and makes room. */
+   sync_write(fd, a, 1);
+   assert_true(wait_events(pending, TEST_WAIT_MS) & POLLIN);
+   int again = sync_wait(fd, false, 0xffffffff, &b, one, 1);
+   assert_int_equal(wait_events(again, 50), 0);
+   sync_write(fd, b, 1);
+   assert_true(wait_events(again, TEST_WAIT_MS) & POLLIN);
+   assert_int_equal(sync_read(fd, a), 1);
+   close(pending);
+   close(over);
+   close(satisfied);
+   close(again);
+   finish(&s, fd);
+}
+
 /* The server stops while a guest is connected: the guest is told by everything it waits on
  * (its context turns fatal, a pending SYNC_WAIT hangs up), new work gets the protocol's
  * failure answers, and the connection stays until the guest leaves. */
@@ -527,7 +572,8 @@ static void test_stop_tells_the_guest(void **state)
    int stop_fd = eventfd(0, EFD_CLOEXEC);
    assert_true(stop_fd >= 0);
    struct server s;
-   int fd = start_with(&s, false, stop_fd);
+   const struct pv_vtest_serve_params params = {.stop_fd = stop_fd};
+   int fd = start_with(&s, &params);
    handshake(fd);
    uint32_t id = sync_create(fd, 0);
    const uint64_t one[1] = {1};
@@ -742,7 +788,8 @@ static void test_disconnect_mid_message(void **state)
 static void test_stats_on_disconnect(void **state)
 {
    struct server s;
-   int fd = start_with(&s, true, -1);
+   const struct pv_vtest_serve_params params = {.print_stats = true, .stop_fd = -1};
+   int fd = start_with(&s, &params);
    handshake(fd);
    assert_alive(fd);
    finish(&s, fd);
@@ -765,15 +812,19 @@ static void listen_path(struct listening *l)
    snprintf(l->path, sizeof(l->path), "%s/sock", l->dir);
 }
 
-static pid_t serve_in_child(const char *path, bool no_fork)
+static pid_t serve_options_in_child(const struct pv_vtest_options *options)
 {
    pid_t pid = fork();
    assert_true(pid >= 0);
-   if (pid == 0) {
-      const struct pv_vtest_options options = {.socket_path = path, .no_fork = no_fork};
-      _exit(pv_vtest_serve(&options));
-   }
+   if (pid == 0)
+      _exit(pv_vtest_serve(options));
    return pid;
+}
+
+static pid_t serve_in_child(const char *path, bool no_fork)
+{
+   const struct pv_vtest_options options = {.socket_path = path, .no_fork = no_fork};
+   return serve_options_in_child(&options);
 }
 
 /* Connects, retrying while the server starts. */
@@ -878,6 +929,49 @@ static void test_no_fork_server(void **state)
    assert_closed(second);
    close(second);
    assert_int_equal(access(l.path, F_OK), -1);
+   rmdir(l.dir);
+}
+
+/* Whether a new connection is served (answers a PING) rather than closed at once. */
+static bool connection_served(const char *path)
+{
+   int fd = connect_to(path);
+   create_renderer(fd);
+   send_msg(fd, 10, NULL, 0);
+   uint32_t reply[2] = {1, 1};
+   bool served = wait_readable(fd, TEST_WAIT_MS) && read(fd, reply, sizeof(reply)) == 8 &&
+                 reply[0] == 0 && reply[1] == 10;
+   close(fd);
+   return served;
+}
+
+/* Past the connections limit a new client is closed at once; the one served goes on, and
+ * once it leaves there is room again. */
+static void test_connections_limit(void **state)
+{
+   struct listening l;
+   listen_path(&l);
+   const struct pv_vtest_options options = {
+         .socket_path = l.path, .no_fork = true, .limits = {.connections = 1}};
+   pid_t pid = serve_options_in_child(&options);
+   int first = connect_to(l.path);
+   create_renderer(first);
+   assert_alive(first);
+   int refused = connect_to(l.path);
+   assert_closed(refused);
+   close(refused);
+   assert_alive(first);
+   close(first);
+   /* Its thread ends a moment after the client leaves. */
+   bool served = false;
+   for (int tries = 0; !served && tries < TEST_WAIT_MS / 10; tries++) {
+      served = connection_served(l.path);
+      if (!served)
+         usleep(10000);
+   }
+   assert_true(served);
+   kill(pid, SIGTERM);
+   assert_int_equal(wait_exit(pid), 0);
    rmdir(l.dir);
 }
 
@@ -1053,6 +1147,8 @@ int main(void)
          cmocka_unit_test(test_syncs),
          cmocka_unit_test(test_syncs_without_context),
          cmocka_unit_test(test_sync_wait_hangs_up_at_teardown),
+         cmocka_unit_test(test_sync_and_wait_limits),
+         cmocka_unit_test(test_connections_limit),
          cmocka_unit_test(test_stop_tells_the_guest),
          cmocka_unit_test(test_fatal_context_keeps_answering),
          cmocka_unit_test(test_unknown_and_legacy_commands_are_skipped),

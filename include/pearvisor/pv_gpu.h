@@ -57,12 +57,30 @@ extern "C" {
 struct pv_gpu;
 struct pv_gpu_context;
 
-#define PV_GPU_OPTIONS_VERSION 1
+#define PV_GPU_OPTIONS_VERSION 2
+
+/* What one guest may hold or send, so that one guest cannot take the host from the others.
+ * 0 in a field means its default (src/util/pv_limits.c has them, and why; `pearvisor serve
+ * --help` lists them). The renderer enforces the first five per context; the vtest transport
+ * enforces the last three, the renderer ignores them. Reaching a limit is logged once per
+ * context; docs/architecture.md (Limits) says what the guest sees. */
+struct pv_gpu_limits {
+   uint64_t memory;      /* bytes of live VkDeviceMemory (the sum of vkAllocateMemory sizes) */
+   uint64_t objects;     /* live objects (entries of the context's object table) */
+   uint64_t rings;       /* live Venus rings */
+   uint64_t stream;      /* bytes of one command stream: a submit, a ring batch, a nested one */
+   uint64_t reply;       /* bytes of one reply stream */
+   uint64_t syncs;       /* vtest: live sync objects of a connection */
+   uint64_t waits;       /* vtest: pending SYNC_WAITs of a connection */
+   uint64_t connections; /* vtest: connections one server serves at once */
+};
 
 /* Versioned: a caller built against an older header passes its version, and fields added
  * since keep their defaults. */
 struct pv_gpu_options {
    uint32_t version; /* PV_GPU_OPTIONS_VERSION */
+   /* since version 2 */
+   struct pv_gpu_limits limits;
 };
 
 /* Everything submitted to timeline ring_idx before fence fence_id has finished. Within a

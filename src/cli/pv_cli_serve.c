@@ -5,12 +5,13 @@
 #include <string.h>
 
 #include "cli/pv_cli.h"
+#include "util/pv_limits.h"
 #include "util/pv_sandbox.h"
 #include "vtest/pv_vtest.h"
 
 static const char usage[] =
       "usage: pearvisor serve [--socket PATH] [--icd HOST_ICD_JSON] [--ready N] [--no-fork]\n"
-      "                       [--no-sandbox] [--stats]\n"
+      "                       [--no-sandbox] [--stats] [--limit NAME=VALUE]...\n"
       "\n"
       "Listens for guests (Mesa venus with VN_DEBUG=vtest) on a UNIX socket and replays their\n"
       "Vulkan on the host driver. Runs until SIGINT or SIGTERM.\n"
@@ -26,15 +27,36 @@ static const char usage[] =
       "                  process per client; no ready workers then\n"
       "  --no-sandbox    run workers without their seccomp filter (debugging; PV_SANDBOX=learn\n"
       "                  logs what the filter would refuse and lets it fail instead)\n"
-      "  --stats         log each context's objects and memory when its client leaves\n";
+      "  --stats         log each context's objects and memory when its client leaves\n"
+      "  --limit NAME=VALUE\n"
+      "                  what one guest may hold or send (repeatable; sizes take K, M, G). A\n"
+      "                  guest at a limit is logged once and gets an error (out of device or\n"
+      "                  host memory, a refused sync or wait) or, where Vulkan has none to\n"
+      "                  give, a fatal context; other guests never notice. A connection past\n"
+      "                  the connections limit is closed at once. The limits:\n";
+
+/* The usage with the limits and their defaults (pv_limits.c holds them) after it. */
+static int usage_with_limits(bool asked)
+{
+   char text[sizeof(usage) + 1024];
+   size_t len = strlen(usage);
+   memcpy(text, usage, len);
+   pv_limits_help(text + len, sizeof(text) - len);
+   return pv_cli_usage(text, asked);
+}
 
 int pv_cli_serve(int argc, char **argv)
 {
    static const struct option options[] = {
-         {"socket", required_argument, NULL, 's'}, {"icd", required_argument, NULL, 'i'},
-         {"ready", required_argument, NULL, 'r'},  {"no-fork", no_argument, NULL, 'n'},
-         {"stats", no_argument, NULL, 't'},        {"no-sandbox", no_argument, NULL, 'u'},
-         {"help", no_argument, NULL, 'h'},         {0},
+         {"socket", required_argument, NULL, 's'},
+         {"icd", required_argument, NULL, 'i'},
+         {"ready", required_argument, NULL, 'r'},
+         {"no-fork", no_argument, NULL, 'n'},
+         {"stats", no_argument, NULL, 't'},
+         {"no-sandbox", no_argument, NULL, 'u'},
+         {"limit", required_argument, NULL, 'l'},
+         {"help", no_argument, NULL, 'h'},
+         {0},
    };
    struct pv_vtest_options opts = {
          .socket_path = "/tmp/.virgl_test", .sandbox = pv_sandbox_mode_from_env(), .ready = 2};
@@ -67,15 +89,23 @@ int pv_cli_serve(int argc, char **argv)
       case 'u':
          opts.sandbox = PV_SANDBOX_OFF;
          break;
+      case 'l': {
+         char error[256];
+         if (!pv_limits_parse(&opts.limits, optarg, error, sizeof(error))) {
+            fprintf(stderr, "pearvisor serve: --limit: %s\n", error);
+            return 2;
+         }
+         break;
+      }
       case 'h':
-         return pv_cli_usage(usage, true);
+         return usage_with_limits(true);
       default:
-         return pv_cli_usage(usage, false);
+         return usage_with_limits(false);
       }
    }
    if (optind != argc) {
-      fprintf(stderr, "pearvisor serve: unexpected argument '%s'\n%s", argv[optind], usage);
-      return 2;
+      fprintf(stderr, "pearvisor serve: unexpected argument '%s'\n", argv[optind]);
+      return usage_with_limits(false);
    }
    return pv_vtest_serve(&opts);
 }

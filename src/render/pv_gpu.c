@@ -6,6 +6,7 @@
 
 #include "render/pv_render.h"
 #include "render/pv_render_trace.h"
+#include "util/pv_limits.h"
 #include "util/pv_log.h"
 
 static void init_handlers(struct pv_venus_handlers *h)
@@ -31,6 +32,8 @@ struct pv_gpu *pv_gpu_create(const struct pv_gpu_options *options)
    struct pv_gpu *gpu = calloc(1, sizeof(*gpu));
    if (!gpu)
       return NULL;
+   /* A version-1 caller's struct ends before the limits: it gets the defaults. */
+   gpu->limits = pv_limits_resolve(options && options->version >= 2 ? &options->limits : NULL);
    init_handlers(&gpu->handlers);
    pv_render_capset_init(gpu->capset);
    pthread_mutex_init(&gpu->lock, NULL);

@@ -20,6 +20,7 @@ struct pv_render_prepared;
 
 struct pv_gpu {
    struct pv_venus_handlers handlers; /* shared by every stream of every context */
+   struct pv_gpu_limits limits;       /* per context, defaults resolved (pv_limits.h) */
    uint8_t capset[PV_GPU_CAPSET_MAX_SIZE];
 
    pthread_mutex_t lock;            /* resources, contexts */
@@ -221,6 +222,7 @@ struct pv_gpu_context {
 
    atomic_uint_least64_t commands;
    atomic_uint_least64_t device_memory_bytes;
+   atomic_uint limits_reported; /* bit per enum pv_limit already logged (pv_limits_report) */
 };
 
 /* --- objects (pv_render_objects.c) --- */
@@ -231,12 +233,18 @@ struct pv_render_object *pv_render_object_get(struct pv_gpu_context *ctx, uint64
                                               VkObjectType type);
 /* The guest id bound to a host handle of this type, 0 if none (slow: a scan). */
 uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type, uint64_t handle);
+enum pv_render_reserve_result {
+   PV_RENDER_RESERVE_OK,
+   PV_RENDER_RESERVE_REFUSED, /* an id is 0, in use or named twice, or memory ran out */
+   PV_RENDER_RESERVE_FULL,    /* the table holds the objects limit already */
+};
 /* Takes the guest ids of objects about to be created, before the host creates them, so that
- * a create never makes a host object it cannot bind. All or none: false when an id is 0, in
- * use or named twice, or memory runs out; *refused is then that id. A reserved id names
- * nothing (typed lookups and unbinds pass it by) until committed. */
-bool pv_render_objects_reserve(struct pv_gpu_context *ctx, const uint64_t *ids, uint64_t count,
-                               uint64_t *refused);
+ * a create never makes a host object it cannot bind. All or none: on failure *refused is the
+ * id that failed. A reserved id names nothing (typed lookups and unbinds pass it by) until
+ * committed; it counts against the objects limit from now (reaching it is logged once). */
+enum pv_render_reserve_result pv_render_objects_reserve(struct pv_gpu_context *ctx,
+                                                        const uint64_t *ids, uint64_t count,
+                                                        uint64_t *refused);
 /* Binds a reserved id to the host object created for it, or gives the id back when handle is
  * 0 (the host made none). pool: host handle of the pool it was allocated from, 0 if none.
  * NULL when the id was given back or was not reserved. */
@@ -287,6 +295,9 @@ static inline struct pv_render_stream *pv_render_stream_of(struct pv_venus_dispa
 {
    return (struct pv_render_stream *)((char *)d - offsetof(struct pv_render_stream, dispatch));
 }
+/* Whether a command stream of size bytes is within the context's stream limit; if not, the
+ * context is now fatal (logged). */
+bool pv_render_stream_size_allowed(struct pv_gpu_context *ctx, uint64_t size);
 /* Marks the context fatal: logs why once, stops every ring, sets their FATAL bit. */
 void pv_render_context_set_fatal(struct pv_gpu_context *ctx, const char *why);
 

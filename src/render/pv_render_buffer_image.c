@@ -193,19 +193,16 @@ static void create_buffer(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateBuf
       pv_cs_fail(d->reader, "vkCreateBuffer: no device, no id or no create info");
       return;
    }
+   const uint64_t id = (uint64_t)(uintptr_t)*args->pBuffer;
+   if (!pv_render_reserve(d, &id, 1, &args->ret))
+      return;
    VkBufferCreateInfo info = *args->pCreateInfo;
    bool bindable = amend_buffer(d, dev, &info);
    VkBuffer buffer = VK_NULL_HANDLE;
    args->ret = ctx->vk->vkCreateBuffer(args->device, &info, NULL, &buffer);
-   if (args->ret != VK_SUCCESS)
-      return;
-   if (!pv_render_object_bind(ctx, VK_OBJECT_TYPE_BUFFER, (uint64_t)(uintptr_t)*args->pBuffer,
-                              (uint64_t)(uintptr_t)buffer, (uint64_t)(uintptr_t)args->device, 0)) {
-      ctx->vk->vkDestroyBuffer(args->device, buffer, NULL);
-      pv_cs_fail(d->reader, "buffer id is 0 or already in use");
-      return;
-   }
-   if (dev->backed && !bindable)
+   pv_render_commit(d, VK_OBJECT_TYPE_BUFFER, id, (uint64_t)(uintptr_t)buffer,
+                    (uint64_t)(uintptr_t)args->device, 0);
+   if (args->ret == VK_SUCCESS && dev->backed && !bindable)
       remember_unbindable(&dev->buffers, (uint64_t)(uintptr_t)buffer);
 }
 
@@ -374,19 +371,16 @@ static void create_image(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateImag
       pv_cs_fail(d->reader, "vkCreateImage: no device, no id or no create info");
       return;
    }
+   const uint64_t id = (uint64_t)(uintptr_t)*args->pImage;
+   if (!pv_render_reserve(d, &id, 1, &args->ret))
+      return;
    VkImageCreateInfo info = *args->pCreateInfo;
    bool bindable = amend_image(d, dev, &info);
    VkImage image = VK_NULL_HANDLE;
    args->ret = ctx->vk->vkCreateImage(args->device, &info, NULL, &image);
-   if (args->ret != VK_SUCCESS)
-      return;
-   if (!pv_render_object_bind(ctx, VK_OBJECT_TYPE_IMAGE, (uint64_t)(uintptr_t)*args->pImage,
-                              (uint64_t)(uintptr_t)image, (uint64_t)(uintptr_t)args->device, 0)) {
-      ctx->vk->vkDestroyImage(args->device, image, NULL);
-      pv_cs_fail(d->reader, "image id is 0 or already in use");
-      return;
-   }
-   if (dev->backed && !bindable)
+   pv_render_commit(d, VK_OBJECT_TYPE_IMAGE, id, (uint64_t)(uintptr_t)image,
+                    (uint64_t)(uintptr_t)args->device, 0);
+   if (args->ret == VK_SUCCESS && dev->backed && !bindable)
       remember_unbindable(&dev->images, (uint64_t)(uintptr_t)image);
 }
 

@@ -98,6 +98,9 @@ static void create_device(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateDev
       pv_cs_fail(d->reader, "vkCreateDevice without an id");
       return;
    }
+   const uint64_t id = (uint64_t)(uintptr_t)*args->pDevice;
+   if (!pv_render_reserve(d, &id, 1, &args->ret))
+      return;
    bool host_pointer =
          pv_render_host_has_extension(d, args->physicalDevice, host_pointer_extension);
    VkDeviceCreateInfo info = *args->pCreateInfo;
@@ -105,28 +108,28 @@ static void create_device(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateDev
    info.ppEnabledExtensionNames =
          host_extensions(d, args->physicalDevice, args->pCreateInfo, host_pointer,
                          &info.enabledExtensionCount, &args->ret);
-   if (!info.ppEnabledExtensionNames)
-      return;
-   info.enabledLayerCount = 0;
-   info.ppEnabledLayerNames = NULL;
    VkDevice device = VK_NULL_HANDLE;
-   args->ret = ctx->vk->vkCreateDevice(args->physicalDevice, &info, NULL, &device);
-   if (args->ret != VK_SUCCESS)
-      return;
-   struct pv_render_device *dev =
-         device_state(d, device, args->physicalDevice_id, args->physicalDevice, host_pointer);
-   struct pv_render_object *obj =
-         dev ? pv_render_object_bind(
-                     ctx, VK_OBJECT_TYPE_DEVICE, (uint64_t)(uintptr_t)*args->pDevice,
-                     (uint64_t)(uintptr_t)device, (uint64_t)(uintptr_t)args->physicalDevice, 0)
-             : NULL;
-   if (!obj) {
-      pv_render_device_state_destroy(dev);
-      ctx->vk->vkDestroyDevice(device, NULL);
-      pv_cs_fail(d->reader, "device id %llu is 0 or in use",
-                 (unsigned long long)(uintptr_t)*args->pDevice);
+   if (info.ppEnabledExtensionNames) {
+      info.enabledLayerCount = 0;
+      info.ppEnabledLayerNames = NULL;
+      args->ret = ctx->vk->vkCreateDevice(args->physicalDevice, &info, NULL, &device);
+   }
+   struct pv_render_device *dev = args->ret == VK_SUCCESS
+                                        ? device_state(d, device, args->physicalDevice_id,
+                                                       args->physicalDevice, host_pointer)
+                                        : NULL;
+   if (!dev) {
+      if (args->ret == VK_SUCCESS) {
+         ctx->vk->vkDestroyDevice(device, NULL);
+         pv_cs_fail(d->reader, "out of memory for the state of device %llu",
+                    (unsigned long long)id);
+      }
+      pv_render_object_commit(ctx, VK_OBJECT_TYPE_DEVICE, id, 0, 0, 0);
       return;
    }
+   struct pv_render_object *obj =
+         pv_render_object_commit(ctx, VK_OBJECT_TYPE_DEVICE, id, (uint64_t)(uintptr_t)device,
+                                 (uint64_t)(uintptr_t)args->physicalDevice, 0);
    obj->data = dev;
 }
 

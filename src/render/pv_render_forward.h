@@ -12,8 +12,11 @@ static inline const struct pv_vk_table *pv_render_vk(struct pv_venus_dispatch *d
 
 /* Takes the guest ids of the objects a create is about to make, before the host makes them:
  * false, with the stream failed, when an id is 0, already in use or named twice
- * (docs/protocol/venus.md §5). Every reserved id must then be committed. */
-bool pv_render_reserve(struct pv_venus_dispatch *d, const uint64_t *ids, uint64_t count);
+ * (docs/protocol/venus.md §5). false too at the objects limit (logged once): the create
+ * answers VK_ERROR_OUT_OF_HOST_MEMORY in *ret, or, for a command without a result (ret
+ * NULL), the stream fails. Every reserved id must then be committed. */
+bool pv_render_reserve(struct pv_venus_dispatch *d, const uint64_t *ids, uint64_t count,
+                       VkResult *ret);
 /* Binds a reserved id to the host object made for it; handle 0 (none made) gives the id back.
  * pool: host handle of the pool it came from (command buffers, descriptor sets), else 0. */
 void pv_render_commit(struct pv_venus_dispatch *d, VkObjectType type, uint64_t id, uint64_t handle,

@@ -6,6 +6,7 @@
 
 #include "render/pv_render_forward.h"
 #include "render/pv_render_memtype.h"
+#include "util/pv_limits.h"
 #include "util/pv_log.h"
 
 /* The smallest mapping we probe an import with: a page, or the host's import alignment. */
@@ -66,6 +67,20 @@ static struct pv_render_shmem *import_shmem(struct pv_venus_dispatch *d,
    return shmem;
 }
 
+/* Counts size against the context's memory limit before the driver is asked. false (logged
+ * once) when it would pass the limit: nothing is counted then. */
+static bool charge_memory(struct pv_gpu_context *ctx, VkDeviceSize size)
+{
+   const uint64_t limit = ctx->gpu->limits.memory;
+   uint64_t before = atomic_fetch_add(&ctx->device_memory_bytes, size);
+   if (size <= limit && before <= limit - size)
+      return true;
+   atomic_fetch_sub(&ctx->device_memory_bytes, size);
+   pv_limits_report(&ctx->limits_reported, PV_LIMIT_MEMORY, ctx->name, limit,
+                    "allocations past it answer VK_ERROR_OUT_OF_DEVICE_MEMORY");
+   return false;
+}
+
 static void allocate_memory(struct pv_venus_dispatch *d, struct pv_cmd_vkAllocateMemory *args)
 {
    struct pv_gpu_context *ctx = pv_render_ctx(d);
@@ -78,42 +93,43 @@ static void allocate_memory(struct pv_venus_dispatch *d, struct pv_cmd_vkAllocat
                  info.memoryTypeIndex);
       return;
    }
+   const VkDeviceSize asked = info.allocationSize;
+   if (!charge_memory(ctx, asked)) {
+      args->ret = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+      return;
+   }
+   const uint64_t id = (uint64_t)(uintptr_t)*args->pMemory;
+   if (!pv_render_reserve(d, &id, 1, &args->ret)) {
+      atomic_fetch_sub(&ctx->device_memory_bytes, asked);
+      return;
+   }
    /* The guest sees host-visible only the types in dev->backed (the probe found that a
     * memfd can be imported there); the others it can only use as device memory. */
+   const bool imported = dev->backed & (1u << info.memoryTypeIndex);
    VkImportMemoryHostPointerInfoEXT import;
-   struct pv_render_shmem *shmem = NULL;
-   if (dev->backed & (1u << info.memoryTypeIndex)) {
-      shmem = import_shmem(d, dev, &info, &import);
-      if (!shmem) {
-         pv_error("%s: memory type %u: no memfd of %llu bytes to import (out of memory, or "
-                  "the host refused an import its probe accepted)",
-                  ctx->name, info.memoryTypeIndex, (unsigned long long)info.allocationSize);
-         args->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
-         return;
-      }
-   }
-   struct pv_render_memory *mem = calloc(1, sizeof(*mem));
+   struct pv_render_shmem *shmem = imported ? import_shmem(d, dev, &info, &import) : NULL;
+   if (imported && !shmem)
+      pv_error("%s: memory type %u: no memfd of %llu bytes to import (out of memory, or the "
+               "host refused an import its probe accepted)",
+               ctx->name, info.memoryTypeIndex, (unsigned long long)asked);
+   struct pv_render_memory *mem = !imported || shmem ? calloc(1, sizeof(*mem)) : NULL;
    VkDeviceMemory memory = VK_NULL_HANDLE;
    args->ret = mem ? ctx->vk->vkAllocateMemory(args->device, &info, NULL, &memory)
                    : VK_ERROR_OUT_OF_HOST_MEMORY;
    if (args->ret != VK_SUCCESS) {
       free(mem);
       pv_render_shmem_unref(shmem);
+      pv_render_object_commit(ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, id, 0, 0, 0);
+      atomic_fetch_sub(&ctx->device_memory_bytes, asked);
       return;
    }
+   /* Counted as allocated: an import rounds the size up to the host's alignment. */
    *mem = (struct pv_render_memory){memory, info.allocationSize, shmem, false};
-   struct pv_render_object *obj = pv_render_object_bind(
-         ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)(uintptr_t)*args->pMemory,
-         (uint64_t)(uintptr_t)memory, (uint64_t)(uintptr_t)args->device, 0);
-   if (!obj) {
-      ctx->vk->vkFreeMemory(args->device, memory, NULL);
-      free(mem);
-      pv_render_shmem_unref(shmem);
-      pv_cs_fail(d->reader, "memory id is 0 or in use");
-      return;
-   }
+   atomic_fetch_add(&ctx->device_memory_bytes, info.allocationSize - asked);
+   struct pv_render_object *obj =
+         pv_render_object_commit(ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, id, (uint64_t)(uintptr_t)memory,
+                                 (uint64_t)(uintptr_t)args->device, 0);
    obj->data = mem;
-   atomic_fetch_add(&ctx->device_memory_bytes, mem->size);
 }
 
 static void free_memory(struct pv_venus_dispatch *d, struct pv_cmd_vkFreeMemory *args)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "render/pv_render_forward.h"
+#include "util/pv_limits.h"
 #include "util/pv_log.h"
 
 /* Decoder callback: id -> host handle, refusing ids of another type. Runs on every handle
@@ -190,29 +191,39 @@ static void give_back(struct pv_gpu_context *ctx, uint64_t id)
       free(obj);
 }
 
-bool pv_render_objects_reserve(struct pv_gpu_context *ctx, const uint64_t *ids, uint64_t count,
-                               uint64_t *refused)
+enum pv_render_reserve_result pv_render_objects_reserve(struct pv_gpu_context *ctx,
+                                                        const uint64_t *ids, uint64_t count,
+                                                        uint64_t *refused)
 {
+   const uint64_t limit = ctx->gpu->limits.objects;
    for (uint64_t i = 0; i < count; i++) {
       struct pv_render_object *obj = calloc(1, sizeof(*obj));
-      bool inserted = false;
+      enum pv_render_reserve_result result = PV_RENDER_RESERVE_REFUSED;
       if (obj) {
          obj->id = ids[i];
          obj->type = VK_OBJECT_TYPE_UNKNOWN;
          pthread_mutex_lock(&ctx->lock);
-         inserted = pv_hash_insert(&ctx->objects, ids[i], obj);
+         /* Counted under the lock, so rings creating at once cannot pass the limit together. */
+         if (pv_hash_count(&ctx->objects) >= limit)
+            result = PV_RENDER_RESERVE_FULL;
+         else if (pv_hash_insert(&ctx->objects, ids[i], obj))
+            result = PV_RENDER_RESERVE_OK;
          pthread_mutex_unlock(&ctx->lock);
       }
-      if (!inserted) {
+      if (result == PV_RENDER_RESERVE_FULL)
+         pv_limits_report(&ctx->limits_reported, PV_LIMIT_OBJECTS, ctx->name, limit,
+                          "creates answer VK_ERROR_OUT_OF_HOST_MEMORY, those without a VkResult "
+                          "turn the context fatal");
+      if (result != PV_RENDER_RESERVE_OK) {
          free(obj);
          *refused = ids[i];
          /* Every id before i is ours: a repeated one failed its own insert. */
          while (i--)
             give_back(ctx, ids[i]);
-         return false;
+         return result;
       }
    }
-   return true;
+   return PV_RENDER_RESERVE_OK;
 }
 
 struct pv_render_object *pv_render_object_commit(struct pv_gpu_context *ctx, VkObjectType type,
@@ -255,7 +266,7 @@ struct pv_render_object *pv_render_object_bind(struct pv_gpu_context *ctx, VkObj
                                                uint64_t pool)
 {
    uint64_t refused;
-   if (!pv_render_objects_reserve(ctx, &id, 1, &refused))
+   if (pv_render_objects_reserve(ctx, &id, 1, &refused) != PV_RENDER_RESERVE_OK)
       return NULL;
    return pv_render_object_commit(ctx, type, id, handle, parent, pool);
 }
@@ -435,14 +446,32 @@ void pv_render_bind(struct pv_venus_dispatch *d, VkObjectType type, uint64_t id,
                     uint64_t parent, uint64_t pool)
 {
    if (!pv_render_object_bind(pv_render_ctx(d), type, id, handle, parent, pool))
-      pv_cs_fail(d->reader, "object id %llu is 0 or already in use", (unsigned long long)id);
+      pv_cs_fail(d->reader,
+                 "object id %llu is 0 or already in use, or the objects limit is "
+                 "reached",
+                 (unsigned long long)id);
 }
 
-bool pv_render_reserve(struct pv_venus_dispatch *d, const uint64_t *ids, uint64_t count)
+bool pv_render_reserve(struct pv_venus_dispatch *d, const uint64_t *ids, uint64_t count,
+                       VkResult *ret)
 {
+   struct pv_gpu_context *ctx = pv_render_ctx(d);
    uint64_t refused = 0;
-   if (pv_render_objects_reserve(pv_render_ctx(d), ids, count, &refused))
+   switch (pv_render_objects_reserve(ctx, ids, count, &refused)) {
+   case PV_RENDER_RESERVE_OK:
       return true;
+   case PV_RENDER_RESERVE_FULL:
+      /* Out of host memory is what a driver says when it cannot hold one more object; a call
+       * with no result to say it in can only end the context. */
+      if (ret) {
+         *ret = VK_ERROR_OUT_OF_HOST_MEMORY;
+         return false;
+      }
+      return pv_cs_fail(d->reader, "the objects limit (%llu) is reached",
+                        (unsigned long long)ctx->gpu->limits.objects);
+   case PV_RENDER_RESERVE_REFUSED:
+      break;
+   }
    return pv_cs_fail(d->reader, "object id %llu is 0, already in use or named twice",
                      (unsigned long long)refused);
 }

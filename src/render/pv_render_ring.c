@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 
 #include "render/pv_render.h"
+#include "util/pv_limits.h"
 #include "util/pv_log.h"
 #include "util/pv_os.h"
 
@@ -145,6 +146,21 @@ static void *ring_thread(void *arg)
    return NULL;
 }
 
+/* Rings are created on the context stream only, so counting them cannot race a create. */
+static bool ring_allowed(struct pv_gpu_context *ctx)
+{
+   uint64_t count = 0;
+   pthread_mutex_lock(&ctx->lock);
+   for (struct pv_render_ring *ring = ctx->rings; ring; ring = ring->next)
+      count++;
+   pthread_mutex_unlock(&ctx->lock);
+   if (count < ctx->gpu->limits.rings)
+      return true;
+   pv_limits_report(&ctx->limits_reported, PV_LIMIT_RINGS, ctx->name, ctx->gpu->limits.rings,
+                    "the context turns fatal");
+   return false;
+}
+
 static void ring_free(struct pv_render_ring *ring)
 {
    pv_render_stream_finish(&ring->stream);
@@ -171,6 +187,9 @@ bool pv_render_ring_create(struct pv_render_stream *creator, uint64_t id,
    struct pv_cs_reader *r = &creator->reader;
    if (pv_render_ring_find(ctx, id))
       return pv_cs_fail(r, "ring %llx already exists", (unsigned long long)id);
+   if (!ring_allowed(ctx))
+      return pv_cs_fail(r, "the rings limit (%llu) is reached",
+                        (unsigned long long)ctx->gpu->limits.rings);
    struct pv_render_shmem *shmem = pv_render_resource_shmem(ctx, l->resourceId);
    if (!shmem)
       return pv_cs_fail(r, "ring resource %u does not exist", l->resourceId);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "render/pv_render.h"
+#include "util/pv_limits.h"
 #include "util/pv_log.h"
 
 /* Most bytes one command may decode into (arrays, strings, chains): a guest count that
@@ -59,12 +60,28 @@ void pv_render_context_set_fatal(struct pv_gpu_context *ctx, const char *why)
    pv_render_rings_set_status(ctx, PV_RING_STATUS_FATAL);
 }
 
+bool pv_render_stream_size_allowed(struct pv_gpu_context *ctx, uint64_t size)
+{
+   const uint64_t limit = ctx->gpu->limits.stream;
+   if (size <= limit)
+      return true;
+   pv_limits_report(&ctx->limits_reported, PV_LIMIT_STREAM, ctx->name, limit,
+                    "the context turns fatal");
+   char why[128];
+   snprintf(why, sizeof(why), "a %llu-byte command stream is over the stream limit",
+            (unsigned long long)size);
+   pv_render_context_set_fatal(ctx, why);
+   return false;
+}
+
 bool pv_render_stream_execute(struct pv_render_stream *stream, const void *data, size_t size,
                               void (*after_command)(struct pv_render_stream *, size_t),
                               void *unused)
 {
    (void)unused;
    struct pv_gpu_context *ctx = stream->ctx;
+   if (!pv_render_stream_size_allowed(ctx, size))
+      return false;
    struct pv_cs_reader *r = &stream->reader;
    pv_cs_reader_init(r, data, size, &stream->arena, &ctx->handles);
    while (!pv_cs_at_end(r)) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "render/pv_render.h"
+#include "util/pv_limits.h"
 #include "util/pv_log.h"
 
 static bool range_inside(uint64_t offset, uint64_t size, size_t limit)
@@ -28,6 +29,15 @@ static void set_reply_stream(struct pv_venus_dispatch *d,
       pv_cs_fail(d->reader, "reply stream [%llu, +%llu) outside resource %u",
                  (unsigned long long)desc->offset, (unsigned long long)desc->size,
                  desc->resourceId);
+      return;
+   }
+   const uint64_t limit = stream->ctx->gpu->limits.reply;
+   if (desc->size > limit) {
+      pv_render_shmem_unref(shmem);
+      pv_limits_report(&stream->ctx->limits_reported, PV_LIMIT_REPLY, stream->ctx->name, limit,
+                       "the context turns fatal");
+      pv_cs_fail(d->reader, "a %llu-byte reply stream is over the reply limit",
+                 (unsigned long long)desc->size);
       return;
    }
    pv_render_shmem_unref(stream->reply.shmem);
@@ -55,6 +65,14 @@ static bool execute_nested(struct pv_render_stream *stream,
    if (!shmem || !range_inside(desc->offset, desc->size, shmem->size)) {
       snprintf(error, error_size, "command stream resource %u [%llu, +%llu) is not valid",
                desc->resourceId, (unsigned long long)desc->offset, (unsigned long long)desc->size);
+      pv_render_shmem_unref(shmem);
+      return false;
+   }
+   if (desc->size > stream->ctx->gpu->limits.stream) {
+      pv_limits_report(&stream->ctx->limits_reported, PV_LIMIT_STREAM, stream->ctx->name,
+                       stream->ctx->gpu->limits.stream, "the context turns fatal");
+      snprintf(error, error_size, "a %llu-byte nested command stream is over the stream limit",
+               (unsigned long long)desc->size);
       pv_render_shmem_unref(shmem);
       return false;
    }

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "util/pv_limits.h"
 #include "util/pv_log.h"
 #include "virgl/pv_virgl.h"
 
@@ -17,8 +18,11 @@ struct pv_gpu *pv_virgl_gpu(void)
 {
    if (!pv_virgl.gpu) {
       pv_log_init("pearvisor-virgl");
-      const struct pv_gpu_options options = {.version = PV_GPU_OPTIONS_VERSION};
-      pv_virgl.gpu = pv_gpu_create(&options);
+      struct pv_gpu_options options = {.version = PV_GPU_OPTIONS_VERSION};
+      /* A bad list fails the VMM's init rather than run its guests without the limits it
+       * asked for; the workers read the same environment. */
+      if (pv_limits_from_env(PV_VIRGL_LIMITS_ENV, &options.limits))
+         pv_virgl.gpu = pv_gpu_create(&options);
       pv_hash_init(&pv_virgl.contexts);
       pv_hash_init(&pv_virgl.resources);
       if (!pv_virgl.gpu)

@@ -26,6 +26,12 @@
 #define PV_WIRE_FD_EVENTS  4 /* stream socket: a byte out whenever the page changed */
 #define PV_WIRE_FD_SHARED  5 /* memfd holding struct pv_wire_shared */
 
+/* Per-context limits, "name=value,..." as `pearvisor serve --limit` takes them (pv_limits.h).
+ * Not on the wire: the library and every worker read it from the environment they share
+ * (workers are spawned with the library's). Those of vtest (syncs, waits, connections) mean
+ * nothing here. */
+#define PV_VIRGL_LIMITS_ENV "PEARVISOR_VIRGL_LIMITS"
+
 /* Largest request payload: the same bound vtest puts on a guest's message. */
 #define PV_WIRE_MAX_PAYLOAD (64u << 20)
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "util/pv_crash.h"
+#include "util/pv_limits.h"
 #include "util/pv_log.h"
 #include "util/pv_os.h"
 #include "util/pv_sandbox.h"
@@ -246,8 +247,9 @@ int main(int argc, char **argv)
    struct pv_worker w = {.name = ""};
    w.shared = pv_os_map_shared(PV_WIRE_FD_SHARED, sizeof(*w.shared));
    close(PV_WIRE_FD_SHARED);
-   const struct pv_gpu_options options = {.version = PV_GPU_OPTIONS_VERSION};
-   w.gpu = w.shared ? pv_gpu_create(&options) : NULL;
+   struct pv_gpu_options options = {.version = PV_GPU_OPTIONS_VERSION};
+   bool limits = pv_limits_from_env(PV_VIRGL_LIMITS_ENV, &options.limits);
+   w.gpu = w.shared && limits ? pv_gpu_create(&options) : NULL;
    if (!w.gpu) {
       pv_error("cannot set up the renderer; exiting");
       return 1;

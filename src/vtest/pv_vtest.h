@@ -14,6 +14,9 @@ struct pv_vtest_options {
    bool print_stats; /* log each context's stats when its client leaves */
    enum pv_sandbox_mode sandbox; /* worker processes' confinement (not with no_fork) */
    unsigned ready; /* ready workers kept waiting for clients (not with no_fork); 0: none */
+   /* Per guest (the renderer's and the connection's) and the server's connections; 0 in a
+    * field: its default. Workers get them as they get the rest of these options. */
+   struct pv_gpu_limits limits;
 };
 
 /* The most ready workers a server keeps. Each holds a loaded driver and a host instance: on

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "util/pv_crash.h"
+#include "util/pv_limits.h"
 #include "util/pv_log.h"
 #include "util/pv_watchdog.h"
 #include "vtest/pv_vtest_conn.h"
@@ -261,8 +262,14 @@ static bool submit_cmd2(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t 
 static bool sync_create(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t words)
 {
    uint32_t sync_id = 0;
-   if (!pv_vtest_sync_create(&conn->syncs, u64_at(w), &sync_id))
-      pv_error("%s: SYNC_CREATE: too many syncs or no memory; answering sync 0", conn->name);
+   bool at_limit;
+   if (!pv_vtest_sync_create(&conn->syncs, u64_at(w), &sync_id, &at_limit)) {
+      if (at_limit)
+         pv_limits_report(&conn->limits_reported, PV_LIMIT_SYNCS, conn->name, conn->syncs.max_syncs,
+                          "SYNC_CREATE answers sync 0");
+      else
+         pv_error("%s: SYNC_CREATE: no memory; answering sync 0", conn->name);
+   }
    return pv_vtest_conn_reply(conn, PV_VTEST_SYNC_CREATE, &sync_id, 1);
 }
 
@@ -296,8 +303,12 @@ static bool sync_wait(struct pv_vtest_conn *conn, const uint32_t *w, uint32_t wo
                conn->name, words);
       return false;
    }
+   bool at_limit;
    int fd = pv_vtest_sync_wait(&conn->syncs, w[0] & PV_VTEST_SYNC_WAIT_FLAG_ANY, w[1], w + 2,
-                               (words - 2) / 3);
+                               (words - 2) / 3, &at_limit);
+   if (at_limit)
+      pv_limits_report(&conn->limits_reported, PV_LIMIT_WAITS, conn->name, conn->syncs.max_waits,
+                       "SYNC_WAIT answers a hung-up fd (the wait fails)");
    if (fd < 0) {
       /* Without an fd the guest aborts anyway. */
       pv_error("%s: SYNC_WAIT: no pipe for the wait; closing the connection", conn->name);

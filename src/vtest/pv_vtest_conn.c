@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/pv_limits.h"
 #include "util/pv_log.h"
 #include "util/pv_os.h"
 #include "util/pv_socket.h"
@@ -203,7 +204,8 @@ void pv_vtest_conn_serve(struct pv_gpu *gpu, int fd, const struct pv_vtest_serve
    struct pv_vtest_conn conn = {
          .fd = fd, .gpu = gpu, .print_stats = params->print_stats, .stop_fd = params->stop_fd};
    strcpy(conn.name, "vtest client");
-   pv_vtest_syncs_init(&conn.syncs);
+   const struct pv_gpu_limits limits = pv_limits_resolve(params->limits);
+   pv_vtest_syncs_init(&conn.syncs, &limits);
    pv_hash_init(&conn.resources);
    uint32_t id, length;
    const void *payload;

@@ -2,6 +2,7 @@
 #ifndef PV_VTEST_CONN_H
 #define PV_VTEST_CONN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,7 +65,8 @@ struct pv_vtest_conn {
    bool print_stats;
    char name[64]; /* CREATE_RENDERER's debug name, for logs */
    struct pv_vtest_reader reader;
-   uint64_t reported; /* bit n: unsupported command n logged (bit 63: every id >= 63) */
+   uint64_t reported;           /* bit n: unsupported command n logged (bit 63: every id >= 63) */
+   atomic_uint limits_reported; /* bit per enum pv_limit logged (pv_limits_report) */
    struct pv_vtest_syncs syncs;
    struct pv_hash resources;     /* res ids this client created; unref'd when it leaves */
    struct pv_watchdog *watchdog; /* from CONTEXT_INIT: cancels the context if the guest
@@ -83,6 +85,7 @@ struct pv_vtest_serve_params {
     * its rings' FATAL bit; pending SYNC_WAITs hang up; new contexts, capsets and blobs are
     * refused) and the connection ends when it leaves, or PV_VTEST_STOP_GRACE_S later. */
    int stop_fd;
+   const struct pv_gpu_limits *limits; /* syncs and waits of the connection; NULL: defaults */
 };
 
 /* Long enough for a stock guest waiting on a ring to see the FATAL bit and end (it looks

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/pv_limits.h"
 #include "util/pv_log.h"
 #include "util/pv_os.h"
 #include "vtest/pv_vtest.h"
@@ -46,6 +47,7 @@ struct pv_vtest_client {
    int fd;
    int serve_fd;
    bool print_stats;
+   const struct pv_gpu_limits *limits;
    atomic_bool done;
    struct pv_vtest_client *next;
 };
@@ -64,6 +66,7 @@ struct pv_vtest_server {
    struct pv_vtest_worker_env worker_env; /* its mask: the one from before install_signals */
    struct pv_vtest_pool pool;
    struct sigaction old_actions[PV_VTEST_HANDLED_SIGNALS];
+   struct pv_gpu_limits limits; /* options->limits, defaults resolved */
 };
 
 /* True when a server answers on addr (or its backlog is full): its socket is not stale. */
@@ -114,7 +117,8 @@ static int listen_on(const char *path)
 static void *client_main(void *arg)
 {
    struct pv_vtest_client *c = arg;
-   const struct pv_vtest_serve_params params = {.print_stats = c->print_stats, .stop_fd = -1};
+   const struct pv_vtest_serve_params params = {
+         .print_stats = c->print_stats, .stop_fd = -1, .limits = c->limits};
    pv_vtest_conn_serve(c->gpu, c->serve_fd, &params);
    atomic_store(&c->done, true);
    return NULL;
@@ -125,8 +129,10 @@ static void serve_in_thread(struct pv_vtest_server *server, int fd)
    struct pv_vtest_client *c = malloc(sizeof(*c));
    if (!c)
       goto fail;
-   *c = (struct pv_vtest_client){
-         .gpu = server->gpu, .fd = fd, .print_stats = server->options->print_stats};
+   *c = (struct pv_vtest_client){.gpu = server->gpu,
+                                 .fd = fd,
+                                 .print_stats = server->options->print_stats,
+                                 .limits = &server->options->limits};
    c->serve_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
    if (c->serve_fd < 0)
       goto fail_free;
@@ -232,6 +238,28 @@ static void reap_workers(struct pv_vtest_server *server)
    }
 }
 
+/* Guests served now: workers serving one, or --no-fork threads still running (joined only
+ * when the loop wakes, so a thread that just finished counts until then). */
+static uint64_t connections(const struct pv_vtest_server *server)
+{
+   uint64_t count = server->serving_count;
+   for (const struct pv_vtest_client *c = server->clients; c; c = c->next)
+      count += !atomic_load(&c->done);
+   return count;
+}
+
+/* A guest past the connections limit is refused (closed at once: it sees end of file) and
+ * logged; the guests already served never notice. */
+static bool connection_allowed(const struct pv_vtest_server *server)
+{
+   uint64_t limit = server->limits.connections;
+   if (connections(server) < limit)
+      return true;
+   pv_warn("refusing a connection: the connections limit (%llu served at once) is reached",
+           (unsigned long long)limit);
+   return false;
+}
+
 static void accept_one(struct pv_vtest_server *server)
 {
    int fd = accept4(server->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -241,6 +269,10 @@ static void accept_one(struct pv_vtest_server *server)
       pv_error("accept: %s", strerror(errno));
       /* Out of fds or memory: the socket stays readable, so back off instead of spinning. */
       nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+      return;
+   }
+   if (!connection_allowed(server)) {
+      close(fd);
       return;
    }
    if (server->options->no_fork) {
@@ -323,6 +355,7 @@ int pv_vtest_serve(const struct pv_vtest_options *options)
          .options = options,
          .listen_fd = -1,
          .worker_env = {.options = options, .server_pid = getpid()},
+         .limits = pv_limits_resolve(&options->limits),
    };
    /* Ready workers are forked from this process, which therefore never loads a driver:
     * forking a process that has (its threads, locks, device fds) is not safe. --no-fork
@@ -338,7 +371,8 @@ int pv_vtest_serve(const struct pv_vtest_options *options)
    if (server.listen_fd < 0)
       goto out_signals;
    if (options->no_fork) {
-      const struct pv_gpu_options gpu_options = {.version = PV_GPU_OPTIONS_VERSION};
+      const struct pv_gpu_options gpu_options = {.version = PV_GPU_OPTIONS_VERSION,
+                                                 .limits = options->limits};
       server.gpu = pv_gpu_create(&gpu_options);
       if (!server.gpu) {
          pv_error("cannot create the renderer");

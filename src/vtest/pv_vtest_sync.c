@@ -15,9 +15,10 @@ struct pv_vtest_slot {
    bool live;
 };
 
-/* A guest that creates syncs without end gets refused at 1M live ones (24 MiB), rather than
- * growing the worker until the host kills it. */
-#define PV_VTEST_MAX_SLOTS (1u << 20)
+/* Fences pending at once: a guest submitting without end gets refused at 1M (24 MiB), rather
+ * than growing the worker until the host kills it. Live syncs have a limit of their own
+ * (struct pv_gpu_limits.syncs). */
+#define PV_VTEST_MAX_FENCES (1u << 20)
 
 /* A SYNC_WAIT not yet satisfied. The guest polls the read end of a pipe whose write end is
  * fd: a byte written when every listed sync (or any, with any) reaches its value wakes it with
@@ -36,10 +37,13 @@ struct pv_vtest_sync_waiter {
    } entries[];
 };
 
-static bool slot_take(struct pv_vtest_slots *t, uint32_t *id)
+/* false when max slots are taken already, or out of memory. */
+static bool slot_take(struct pv_vtest_slots *t, uint64_t max, uint32_t *id)
 {
+   if (t->live >= max)
+      return false;
    if (!t->free_id) {
-      if (t->capacity >= PV_VTEST_MAX_SLOTS)
+      if (t->capacity > UINT32_MAX / 2)
          return false;
       uint32_t capacity = t->capacity ? t->capacity * 2 : 16;
       struct pv_vtest_slot *slots = realloc(t->slots, (size_t)capacity * sizeof(*slots));
@@ -57,6 +61,7 @@ static bool slot_take(struct pv_vtest_slots *t, uint32_t *id)
    struct pv_vtest_slot *slot = &t->slots[*id - 1];
    t->free_id = slot->next_free;
    slot->live = true;
+   t->live++;
    return true;
 }
 
@@ -72,6 +77,7 @@ static void slot_put(struct pv_vtest_slots *t, uint32_t id)
 {
    t->slots[id - 1] = (struct pv_vtest_slot){.next_free = t->free_id};
    t->free_id = id;
+   t->live--;
 }
 
 static uint64_t now_ns(void)
@@ -81,9 +87,9 @@ static uint64_t now_ns(void)
    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void pv_vtest_syncs_init(struct pv_vtest_syncs *syncs)
+void pv_vtest_syncs_init(struct pv_vtest_syncs *syncs, const struct pv_gpu_limits *limits)
 {
-   *syncs = (struct pv_vtest_syncs){0};
+   *syncs = (struct pv_vtest_syncs){.max_syncs = limits->syncs, .max_waits = limits->waits};
    pthread_mutex_init(&syncs->lock, NULL);
 }
 
@@ -140,6 +146,7 @@ static void update_waiters(struct pv_vtest_syncs *syncs)
       close(w->fd);
       *link = w->next;
       free(w);
+      syncs->waiter_count--;
    }
 }
 
@@ -152,13 +159,16 @@ void pv_vtest_syncs_fail_waiters(struct pv_vtest_syncs *syncs)
       free(w);
    }
    syncs->waiters = NULL;
+   syncs->waiter_count = 0;
    pthread_mutex_unlock(&syncs->lock);
 }
 
-bool pv_vtest_sync_create(struct pv_vtest_syncs *syncs, uint64_t value, uint32_t *id)
+bool pv_vtest_sync_create(struct pv_vtest_syncs *syncs, uint64_t value, uint32_t *id,
+                          bool *at_limit)
 {
    pthread_mutex_lock(&syncs->lock);
-   bool ok = slot_take(&syncs->syncs, id);
+   *at_limit = syncs->syncs.live >= syncs->max_syncs;
+   bool ok = slot_take(&syncs->syncs, syncs->max_syncs, id);
    if (ok)
       syncs->syncs.slots[*id - 1].value = value;
    pthread_mutex_unlock(&syncs->lock);
@@ -213,8 +223,9 @@ bool pv_vtest_sync_write(struct pv_vtest_syncs *syncs, uint32_t id, uint64_t val
 }
 
 int pv_vtest_sync_wait(struct pv_vtest_syncs *syncs, bool any, uint32_t timeout_ms,
-                       const uint32_t *triples, uint32_t count)
+                       const uint32_t *triples, uint32_t count, bool *at_limit)
 {
+   *at_limit = false;
    struct pv_vtest_sync_waiter *w = malloc(sizeof(*w) + (size_t)count * sizeof(w->entries[0]));
    int ends[2] = {-1, -1};
    if (!w || pipe2(ends, O_CLOEXEC) != 0)
@@ -234,7 +245,13 @@ int pv_vtest_sync_wait(struct pv_vtest_syncs *syncs, bool any, uint32_t timeout_
       (void)!write(w->fd, "", 1);
       close(w->fd);
       free(w);
+   } else if (syncs->waiter_count >= syncs->max_waits) {
+      /* Hung up at once: the guest's poll sees POLLHUP alone, an error. */
+      *at_limit = true;
+      close(w->fd);
+      free(w);
    } else {
+      syncs->waiter_count++;
       /* Even with timeout 0 the write end stays for the grace: closing it now would turn the
        * guest's zero-timeout poll into an error. */
       w->next = syncs->waiters;
@@ -253,7 +270,8 @@ bool pv_vtest_sync_fence_add(struct pv_vtest_syncs *syncs, uint32_t sync_id, uin
 {
    uint32_t id = 0;
    pthread_mutex_lock(&syncs->lock);
-   bool ok = slot_get(&syncs->syncs, sync_id) && slot_take(&syncs->fences, &id);
+   bool ok =
+         slot_get(&syncs->syncs, sync_id) && slot_take(&syncs->fences, PV_VTEST_MAX_FENCES, &id);
    if (ok) {
       syncs->fences.slots[id - 1].sync_id = sync_id;
       syncs->fences.slots[id - 1].value = value;

@@ -60,7 +60,8 @@ _Noreturn void pv_vtest_worker_serve(const struct pv_vtest_worker_env *env, stru
       close(fd);
       _exit(1);
    }
-   const struct pv_gpu_options gpu_options = {.version = PV_GPU_OPTIONS_VERSION};
+   const struct pv_gpu_options gpu_options = {.version = PV_GPU_OPTIONS_VERSION,
+                                              .limits = env->options->limits};
    if (!gpu)
       gpu = pv_gpu_create(&gpu_options);
    if (!gpu) {
@@ -72,6 +73,7 @@ _Noreturn void pv_vtest_worker_serve(const struct pv_vtest_worker_env *env, stru
          .print_stats = env->options->print_stats,
          .teardown_limit_s = PV_VTEST_TEARDOWN_LIMIT_S,
          .stop_fd = stop_fd,
+         .limits = &env->options->limits,
    };
    pv_vtest_conn_serve(gpu, fd, &params);
    pv_gpu_destroy(gpu);
@@ -84,7 +86,8 @@ _Noreturn void pv_vtest_worker_ready(const struct pv_vtest_worker_env *env, int 
     * sandbox confines the driver's threads too once it is in (pv_sandbox_enter). A host
     * instance that cannot be prepared (logged) is left to the guest's vkCreateInstance, as
     * without a pool. */
-   const struct pv_gpu_options gpu_options = {.version = PV_GPU_OPTIONS_VERSION};
+   const struct pv_gpu_options gpu_options = {.version = PV_GPU_OPTIONS_VERSION,
+                                              .limits = env->options->limits};
    struct pv_gpu *gpu = pv_gpu_create(&gpu_options);
    if (!gpu)
       _exit(1);
