@@ -37,7 +37,8 @@ tsan=build-tsan
 if { [ -f "$tsan/build.ninja" ] ||
      meson setup "$tsan" -Db_sanitize=thread -Db_lundef=false >"$tsan.setup.log" 2>&1; } &&
    ninja -C "$tsan" pearvisor &&
-   tests/sanitize/tsan_programs.sh "$tsan/pearvisor" /usr/share/vulkan/icd.d/lvp_icd.json \
+   TSAN_OPTIONS="suppressions=$root/tests/sanitize/tsan.supp" tests/programs_as_guests.sh \
+      "$tsan/pearvisor" /usr/share/vulkan/icd.d/lvp_icd.json 'WARNING: ThreadSanitizer' \
       "$plain"/tests/programs/pv-test-{sync,compute,queries,events,render,descriptors,clocks}; then
    passed=$((passed + 1))
 else
