@@ -218,6 +218,7 @@ struct pv_gpu_context {
 
    struct pv_render_fence_waiter *fence_waiters[PV_GPU_MAX_TIMELINES]; /* by slot, lazily */
    struct pv_render_tracer *tracer; /* NULL unless PV_TRACE_DIR is set */
+   int record_fd;                   /* PV_DEBUG=record's file; -1 when off */
 
    atomic_uint_least64_t commands;
    atomic_uint_least64_t device_memory_bytes;

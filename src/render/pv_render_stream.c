@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "render/pv_render.h"
+#include "render/pv_render_record.h"
 #include "util/pv_log.h"
 
 /* Most bytes one command may decode into (arrays, strings, chains): a guest count that
@@ -66,6 +67,7 @@ bool pv_render_stream_execute(struct pv_render_stream *stream, const void *data,
    (void)unused;
    struct pv_gpu_context *ctx = stream->ctx;
    struct pv_cs_reader *r = &stream->reader;
+   pv_render_record(stream, data, size);
    pv_cs_reader_init(r, data, size, &stream->arena, &ctx->handles);
    while (!pv_cs_at_end(r)) {
       if (atomic_load_explicit(&ctx->fatal, memory_order_relaxed))
