@@ -315,6 +315,13 @@ void pv_render_memory_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_buffer_image_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_queue_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_wait_init_dispatch(struct pv_venus_handlers *h);
+/* After the forwarders: wraps the creates that take guest SPIR-V (pv_render_shader.c). */
+void pv_render_shader_init_dispatch(struct pv_venus_handlers *h);
+
+/* --- shaders (pv_render_shader.c) --- */
+/* Whether the Khronos validator accepts the guest's SPIR-V (size in bytes); why not is
+ * logged. */
+bool pv_render_spirv_valid(const char *ctx_name, const uint32_t *code, size_t size);
 
 /* --- queues (pv_render_queue.c) --- */
 struct pv_render_queue *pv_render_queue_create(VkDevice device, VkQueue queue, uint32_t ring_idx);
