@@ -28,8 +28,8 @@ def recorded_commands(name):
 
 
 def pvrec_commands(path):
-    """The same from a PV_DEBUG=record file: its ring batches, split into commands is not
-    needed, so each batch is one entry (id of its first command)."""
+    """The same from a PV_DEBUG=record file: each ring batch is one entry, named by the id of
+    its first command (a batch is replayed whole, so it need not be split)."""
     data = pathlib.Path(path).read_bytes()
     assert data[:8] == b'PVRECORD', path
     at = 12
