@@ -230,6 +230,20 @@ void pv_render_objects_init(struct pv_gpu_context *ctx);
 void pv_render_objects_finish(struct pv_gpu_context *ctx);
 struct pv_render_object *pv_render_object_get(struct pv_gpu_context *ctx, uint64_t id,
                                               VkObjectType type);
+/* Per-object state that is plain bytes (what a shader module, set layout or pipeline layout
+ * tells the shader interface check, pv_render_shader_interface.c). */
+struct pv_render_flat {
+   size_t size;
+   uint8_t bytes[];
+};
+/* Keeps a copy of bytes with the live object id of that type (freed with it); false when out
+ * of memory. An object that has its state already keeps it. */
+bool pv_render_object_set_flat(struct pv_gpu_context *ctx, uint64_t id, VkObjectType type,
+                               const void *bytes, size_t size);
+/* A copy (the caller frees it) of the state of the live object of that type and host handle;
+ * NULL when there is none (slow: a scan). */
+struct pv_render_flat *pv_render_object_flat_copy(struct pv_gpu_context *ctx, VkObjectType type,
+                                                  uint64_t handle);
 /* The guest id bound to a host handle of this type, 0 if none (slow: a scan). */
 uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type, uint64_t handle);
 /* Takes the guest ids of objects about to be created, before the host creates them, so that
