@@ -92,6 +92,15 @@ def vtest_seeds(streams):
         yield opening + submit_cmd2(stream)
 
 
+def without_replies(commands):
+    """The commands with no reply asked for and no reply stream set: vtest resource ids come
+    from a counter of the process, so a seed cannot know which resource a reply stream is."""
+    for c in commands:
+        cmd_id = struct.unpack_from('<I', c)[0]
+        if cmd_id not in (178, 179):  # vkSetReplyCommandStreamMESA, vkSeekReplyCommandStreamMESA
+            yield c[:4] + struct.pack('<I', 0) + c[8:]
+
+
 def write(dir_name, seeds):
     out = ROOT / 'fuzz/corpus' / dir_name
     out.mkdir(parents=True, exist_ok=True)
@@ -107,7 +116,7 @@ def main():
     streams = [[c for cmd_id, c in run if cmd_id not in SKIP] for run in runs]
     write('exec', [b''.join(s) for s in streams])
     write("ring", [ring_seed(s, 13) for s in streams] + [ring_seed(streams[0], 16)])
-    write('vtest', list(vtest_seeds([b''.join(s[:40]) for s in streams])))
+    write('vtest', list(vtest_seeds([b''.join(without_replies(s[:60])) for s in streams])))
 
 
 if __name__ == '__main__':
