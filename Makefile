@@ -1,11 +1,13 @@
 # The two set-up commands of the README:
 #   make run   installs what is missing, builds, shows `vulkaninfo --summary` through PearVisor
 #   make test  the same set-up, then every test (plain build and ASan/UBSan build)
+#   make fuzz  the libFuzzer harnesses, FUZZ_SECONDS each (default 60), findings in fuzz/regressions/
 BUILD ?= build
 SANITIZE_BUILD ?= build-sanitize
 MESON_FLAGS ?=
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test test-plain test-sanitize format format-check clean
+.PHONY: all deps build run test test-plain test-sanitize fuzz format format-check clean
 
 all: build
 
@@ -26,6 +28,9 @@ run: build
 
 test: deps
 	@scripts/run-tests.sh $(BUILD) $(SANITIZE_BUILD)
+
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

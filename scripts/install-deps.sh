@@ -7,7 +7,8 @@
 set -euo pipefail
 
 packages=(meson ninja-build pkg-config gcc python3 libvulkan-dev vulkan-tools glslc
-          libcmocka-dev clang-format gnuplot-nox virgl-server vulkan-validationlayers piglit curl)
+          libcmocka-dev clang clang-format gnuplot-nox virgl-server vulkan-validationlayers piglit curl
+          spirv-tools)
 backports_packages=(mesa-vulkan-drivers)
 
 missing=()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds PearVisor twice (plain, then ASan/UBSan), runs every test in both, runs the GPU
 # programs against a ThreadSanitizer build of the server, boots a real VM
-# on our virglrenderer-compatible library (make test-vm), checks the formatting, and ends
-# with one line "N passed, N failed" over all of it.
+# on our virglrenderer-compatible library (make test-vm), runs each libFuzzer harness briefly
+# under ASan/UBSan (when clang is installed), checks the formatting, and ends with one line
+# "N passed, N failed" over all of it.
 set -uo pipefail
 plain=${1:-build} sanitize=${2:-build-sanitize}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,6 +51,15 @@ if scripts/vm-setup.sh && tests/vm/run_vm.py --renderer-lib "$plain/src/virgl" \
       "$plain"/tests/programs/pv-test-{compute,transfer,clear,graphics,sync,clocks}; then
    passed=$((passed + 1))
 else
+   failed=$((failed + 1))
+fi
+echo "== fuzz smoke: each libFuzzer harness 40 s under ASan/UBSan (scripts/fuzz.sh)"
+if ! command -v clang >/dev/null; then
+   echo "no clang: skipped (scripts/install-deps.sh installs it)"
+elif scripts/fuzz.sh 40; then
+   passed=$((passed + 1))
+else
+   echo "fuzz smoke: a finding is in fuzz/regressions/ (docs/fuzzing.md)"
    failed=$((failed + 1))
 fi
 echo "== clang-format"

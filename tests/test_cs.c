@@ -822,6 +822,18 @@ static void test_empty_stream(void **state)
    assert_failed_with(r, "need 8 bytes, 0 left");
 }
 
+/* A reader given no buffer at all (the ring reader's reset) is an empty stream; run under
+ * UBSan this also checks that no arithmetic is done on the null pointer. */
+static void test_null_stream(void **state)
+{
+   struct pv_cs_reader r;
+   pv_cs_reader_init(&r, NULL, 0, NULL, NULL);
+   assert_true(pv_cs_at_end(&r));
+   assert_int_equal(pv_cs_offset(&r), 0);
+   assert_int_equal(pv_cs_read_u32(&r), 0);
+   assert_failed_with(&r, "need 4 bytes, 0 left");
+}
+
 static void test_writer(void **state)
 {
    uint8_t buffer[64];
@@ -944,6 +956,7 @@ int main(void)
          T(test_sticky_failure),
          T(test_error_names_command),
          T(test_empty_stream),
+         T(test_null_stream),
          T(test_writer),
          T(test_writer_overflow),
    };

@@ -22,9 +22,12 @@ static const char usage[] =
       "  bench   native-versus-virtualized benchmarks\n"
       "\n"
       "`pearvisor COMMAND --help` describes each command's options.\n"
-      "Environment: PV_LOG=error|warn|info|debug, PV_DEBUG=protocol,vtest,ring,validate\n"
-      "(validate: the Khronos validation layer on the host side, errors logged as\n"
-      "\"validation: ...\"), PV_PERF=no_lazy_wake,no_fence_pool,no_timeline_waiters\n"
+      "Environment: PV_LOG=error|warn|info|debug,\n"
+      "PV_DEBUG=protocol,vtest,ring,validate,record (validate: the Khronos validation layer on\n"
+      "the host side, errors logged as \"validation: ...\"; record: every context stream and\n"
+      "ring batch written to PV_RECORD_DIR, default the current directory, as\n"
+      "record-PID-CONTEXT-N.pvrec, docs/fuzzing.md), "
+      "PV_PERF=no_lazy_wake,no_fence_pool,no_timeline_waiters\n"
       "(turn a fast path off to measure it).\n";
 
 int pv_cli_usage(const char *text, bool asked)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "render/pv_render.h"
+#include "render/pv_render_record.h"
 #include "render/pv_render_trace.h"
 #include "util/pv_limits.h"
 #include "util/pv_log.h"
@@ -19,6 +20,7 @@ static void init_handlers(struct pv_venus_handlers *h)
    pv_render_buffer_image_init_dispatch(h);
    pv_render_queue_init_dispatch(h);
    pv_render_wait_init_dispatch(h);
+   pv_render_shader_init_dispatch(h);
    pv_render_trace_init_dispatch(h);
 }
 
@@ -157,6 +159,7 @@ struct pv_gpu_context *pv_gpu_context_create(struct pv_gpu *gpu,
    pv_hash_init(&ctx->attached);
    pv_render_stream_init(&ctx->stream, ctx, NULL);
    pv_render_trace_init(ctx);
+   pv_render_record_init(ctx);
    pthread_mutex_lock(&gpu->lock);
    ctx->next = gpu->contexts;
    gpu->contexts = ctx;
@@ -174,6 +177,7 @@ void pv_gpu_context_release(struct pv_gpu_context *ctx)
    pv_render_monitor_stop(ctx);
    pv_render_fences_finish(ctx);
    pv_render_trace_finish(ctx);
+   pv_render_record_finish(ctx);
    if (ctx->vk)
       pv_render_objects_finish(ctx);
    pv_render_stream_finish(&ctx->stream);

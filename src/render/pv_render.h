@@ -219,6 +219,7 @@ struct pv_gpu_context {
 
    struct pv_render_fence_waiter *fence_waiters[PV_GPU_MAX_TIMELINES]; /* by slot, lazily */
    struct pv_render_tracer *tracer; /* NULL unless PV_TRACE_DIR is set */
+   int record_fd;                   /* PV_DEBUG=record's file; -1 when off */
 
    atomic_uint_least64_t commands;
    atomic_uint_least64_t device_memory_bytes;
@@ -231,6 +232,20 @@ void pv_render_objects_init(struct pv_gpu_context *ctx);
 void pv_render_objects_finish(struct pv_gpu_context *ctx);
 struct pv_render_object *pv_render_object_get(struct pv_gpu_context *ctx, uint64_t id,
                                               VkObjectType type);
+/* Per-object state that is plain bytes (what a shader module, set layout or pipeline layout
+ * tells the shader interface check, pv_render_shader_interface.c). */
+struct pv_render_flat {
+   size_t size;
+   uint8_t bytes[];
+};
+/* Keeps a copy of bytes with the live object id of that type (freed with it); false when out
+ * of memory. An object that has its state already keeps it. */
+bool pv_render_object_set_flat(struct pv_gpu_context *ctx, uint64_t id, VkObjectType type,
+                               const void *bytes, size_t size);
+/* A copy (the caller frees it) of the state of the live object of that type and host handle;
+ * NULL when there is none (slow: a scan). */
+struct pv_render_flat *pv_render_object_flat_copy(struct pv_gpu_context *ctx, VkObjectType type,
+                                                  uint64_t handle);
 /* The guest id bound to a host handle of this type, 0 if none (slow: a scan). */
 uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type, uint64_t handle);
 enum pv_render_reserve_result {
@@ -325,6 +340,13 @@ void pv_render_memory_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_buffer_image_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_queue_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_wait_init_dispatch(struct pv_venus_handlers *h);
+/* After the forwarders: wraps the creates that take guest SPIR-V (pv_render_shader.c). */
+void pv_render_shader_init_dispatch(struct pv_venus_handlers *h);
+
+/* --- shaders (pv_render_shader.c) --- */
+/* Whether the Khronos validator accepts the guest's SPIR-V (size in bytes); why not is
+ * logged. */
+bool pv_render_spirv_valid(const char *ctx_name, const uint32_t *code, size_t size);
 
 /* --- queues (pv_render_queue.c) --- */
 struct pv_render_queue *pv_render_queue_create(VkDevice device, VkQueue queue, uint32_t ring_idx);

@@ -1,6 +1,7 @@
 /* The object table: guest object ids bound to host handles, typed lookups, pool families and
  * teardown. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "render/pv_render_forward.h"
 #include "util/pv_limits.h"
@@ -51,6 +52,54 @@ static void match_handle(uint64_t key, void *value, void *data)
       find->id = key;
 }
 
+bool pv_render_object_set_flat(struct pv_gpu_context *ctx, uint64_t id, VkObjectType type,
+                               const void *bytes, size_t size)
+{
+   struct pv_render_flat *flat = malloc(sizeof(*flat) + size);
+   if (!flat)
+      return false;
+   flat->size = size;
+   memcpy(flat->bytes, bytes, size);
+   pthread_mutex_lock(&ctx->lock);
+   struct pv_render_object *obj = pv_hash_lookup(&ctx->objects, id);
+   if (obj && obj->type == type && !obj->data) {
+      obj->data = flat;
+      flat = NULL;
+   }
+   pthread_mutex_unlock(&ctx->lock);
+   free(flat);
+   return true;
+}
+
+struct find_flat {
+   VkObjectType type;
+   uint64_t handle;
+   struct pv_render_flat *copy;
+};
+
+static void copy_flat(uint64_t key, void *value, void *data)
+{
+   struct pv_render_object *obj = value;
+   struct find_flat *find = data;
+   const struct pv_render_flat *flat = obj->data;
+   if (obj->type != find->type || obj->handle != find->handle || !flat || find->copy)
+      return;
+   find->copy = malloc(sizeof(*flat) + flat->size);
+   if (find->copy)
+      memcpy(find->copy, flat, sizeof(*flat) + flat->size);
+}
+
+struct pv_render_flat *pv_render_object_flat_copy(struct pv_gpu_context *ctx, VkObjectType type,
+                                                  uint64_t handle)
+{
+   /* Under the lock, so a destroy on another stream cannot free it mid-copy. */
+   struct find_flat find = {type, handle, NULL};
+   pthread_mutex_lock(&ctx->lock);
+   pv_hash_foreach(&ctx->objects, copy_flat, &find);
+   pthread_mutex_unlock(&ctx->lock);
+   return find.copy;
+}
+
 uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type, uint64_t handle)
 {
    struct find_id find = {type, handle, 0};
@@ -74,6 +123,10 @@ static void release_object(struct pv_gpu_context *ctx, struct pv_render_object *
       pv_render_physical_device_destroy(obj->data);
    } else if (obj->type == VK_OBJECT_TYPE_INSTANCE) {
       free(obj->data); /* its messenger went with the host instance */
+   } else if (obj->type == VK_OBJECT_TYPE_SHADER_MODULE ||
+              obj->type == VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT ||
+              obj->type == VK_OBJECT_TYPE_PIPELINE_LAYOUT) {
+      free(obj->data); /* a struct pv_render_flat, or NULL */
    } else if (obj->type == VK_OBJECT_TYPE_QUEUE && obj->data) {
       struct pv_render_queue *queue = obj->data;
       pthread_mutex_lock(&ctx->lock);

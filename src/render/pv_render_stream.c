@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "render/pv_render.h"
+#include "render/pv_render_record.h"
 #include "util/pv_limits.h"
 #include "util/pv_log.h"
 
@@ -83,6 +84,7 @@ bool pv_render_stream_execute(struct pv_render_stream *stream, const void *data,
    if (!pv_render_stream_size_allowed(ctx, size))
       return false;
    struct pv_cs_reader *r = &stream->reader;
+   pv_render_record(stream, data, size);
    pv_cs_reader_init(r, data, size, &stream->arena, &ctx->handles);
    while (!pv_cs_at_end(r)) {
       if (atomic_load_explicit(&ctx->fatal, memory_order_relaxed))

@@ -19,6 +19,7 @@ static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 struct pv_flag_name {
    const char *name;
    unsigned flag;
+   bool not_in_all; /* a switch with effects beyond the log (files written) is named alone */
 };
 
 /* The flags a comma list in the environment variable var names; a name it does not know is
@@ -34,7 +35,7 @@ static unsigned parse_list(const char *var, const struct pv_flag_name *names, si
         tok = strtok_r(NULL, ",", &save)) {
       bool all = strcmp(tok, "all") == 0, known = all;
       for (size_t i = 0; i < count; i++) {
-         if (all || strcmp(tok, names[i].name) == 0) {
+         if ((all && !names[i].not_in_all) || strcmp(tok, names[i].name) == 0) {
             flags |= names[i].flag;
             known = true;
          }
@@ -51,7 +52,8 @@ static void read_env(void)
    static const struct pv_flag_name debug_names[] = {{"protocol", PV_DEBUG_PROTOCOL},
                                                      {"vtest", PV_DEBUG_VTEST},
                                                      {"ring", PV_DEBUG_RING},
-                                                     {"validate", PV_DEBUG_VALIDATE}};
+                                                     {"validate", PV_DEBUG_VALIDATE},
+                                                     {"record", PV_DEBUG_RECORD, true}};
    static const struct pv_flag_name perf_names[] = {
          {"no_lazy_wake", PV_PERF_NO_LAZY_WAKE},
          {"no_fence_pool", PV_PERF_NO_FENCE_POOL},

@@ -21,7 +21,9 @@ void pv_cs_reader_init(struct pv_cs_reader *r, const void *data, size_t size,
                        struct pv_arena *arena, const struct pv_cs_handles *handles)
 {
    r->begin = r->cur = data;
-   r->end = r->begin + size;
+   /* No stream at all (NULL, 0) is an empty one; NULL + 0 would be undefined behaviour
+    * (fuzz_ring found the ring reader resetting its reader that way). */
+   r->end = size ? r->begin + size : r->begin;
    r->arena = arena;
    r->handles = handles;
    r->failed = false;
