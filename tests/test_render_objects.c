@@ -3,6 +3,7 @@
  * clashes, and the per-context limits (struct pv_gpu_limits). */
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -353,8 +354,8 @@ static int start(const struct pv_gpu_options *options)
    assert_non_null(ctx);
    fake_vk_table(&vk);
    ctx->vk = &vk;
-   assert_non_null(pv_render_object_bind(ctx, VK_OBJECT_TYPE_DEVICE, DEVICE_ID,
-                                         (uint64_t)(uintptr_t)fake_vk_create_device(), 0, 0));
+   assert_true(pv_render_object_bind(ctx, VK_OBJECT_TYPE_DEVICE, DEVICE_ID,
+                                     (uint64_t)(uintptr_t)fake_vk_create_device(), 0, 0, NULL));
    wire.count = 0;
    create_set_layout(LAYOUT_ID);
    assert_true(submit());
@@ -623,6 +624,7 @@ static void give_device_memory_state(void)
    pv_render_bindable_cache_init(&state->buffers);
    pv_render_bindable_cache_init(&state->images);
    dev->data = state;
+   pv_render_object_put(ctx, dev);
 }
 
 static uint64_t device_memory_bytes(void)
@@ -659,6 +661,72 @@ static void test_memory_limit(void **state)
    assert_int_equal(reply_result(reply, 0), VK_SUCCESS);
    assert_int_equal(device_memory_bytes(), 768u << 10);
    assert_false(pv_gpu_context_is_fatal(ctx));
+}
+
+/* A memory object's state, bound straight into the table and counted as allocated. It has
+ * no parent, so no teardown hands its made-up host handle to the driver. */
+static void bind_memory_state(uint64_t id, VkDeviceSize size)
+{
+   struct pv_render_memory *mem = calloc(1, sizeof(*mem));
+   assert_non_null(mem);
+   mem->size = size;
+   atomic_fetch_add(&ctx->device_memory_bytes, size);
+   assert_true(
+         pv_render_object_bind(ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, id, 0x1000 + id, 0, 0, mem));
+}
+
+/* An object a stream holds outlives its unbind by another: its state goes (and its memory
+ * stops counting) with the last reference, not before. */
+static void test_held_object_outlives_unbind(void **state)
+{
+   bind_memory_state(100, 4096);
+   struct pv_render_object *held = pv_render_object_get(ctx, 100, VK_OBJECT_TYPE_DEVICE_MEMORY);
+   assert_non_null(held);
+   assert_null(pv_render_object_get(ctx, 100, VK_OBJECT_TYPE_BUFFER));
+   pv_render_object_unbind(ctx, 100);
+   assert_null(pv_render_object_get(ctx, 100, VK_OBJECT_TYPE_DEVICE_MEMORY));
+   assert_int_equal(device_memory_bytes(), 4096);
+   assert_int_equal(((struct pv_render_memory *)held->data)->size, 4096);
+   pv_render_object_put(ctx, held);
+   assert_int_equal(device_memory_bytes(), 0);
+}
+
+enum { CHURN_ROUNDS = 20000 };
+static atomic_bool churn_done;
+
+/* Binds and unbinds the same id over and over, as a guest destroying and re-creating on one
+ * ring while another uses the object. */
+static void *churn(void *unused)
+{
+   (void)unused;
+   for (int i = 0; i < CHURN_ROUNDS; i++) {
+      bind_memory_state(100, 1);
+      pv_render_object_unbind(ctx, 100);
+   }
+   atomic_store(&churn_done, true);
+   return NULL;
+}
+
+/* Readers racing binds and unbinds only ever see whole state (ASan, and TSan in the e2e
+ * programs, would report the use after free the table allowed before references). */
+static void test_get_races_unbind(void **state)
+{
+   pthread_t thread;
+   atomic_store(&churn_done, false);
+   assert_int_equal(pthread_create(&thread, NULL, churn, NULL), 0);
+   uint64_t seen = 0;
+   while (!atomic_load(&churn_done)) {
+      struct pv_render_object *obj = pv_render_object_get(ctx, 100, VK_OBJECT_TYPE_DEVICE_MEMORY);
+      if (obj) {
+         const struct pv_render_memory *mem = obj->data;
+         seen += mem->size;
+         pv_render_object_put(ctx, obj);
+      }
+   }
+   assert_int_equal(pthread_join(thread, NULL), 0);
+   assert_int_equal(device_memory_bytes(), 0);
+   print_message("a reader saw the object %llu times while it was bound and unbound %d times\n",
+                 (unsigned long long)seen, CHURN_ROUNDS);
 }
 
 /* At the objects limit a create answers VK_ERROR_OUT_OF_HOST_MEMORY without reaching the
@@ -750,6 +818,8 @@ int main(void)
                                          teardown),
          cmocka_unit_test_setup_teardown(test_allocation_clashing_with_a_live_id_allocates_nothing,
                                          setup, teardown),
+         cmocka_unit_test_setup_teardown(test_held_object_outlives_unbind, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_get_races_unbind, setup, teardown),
          cmocka_unit_test_setup_teardown(test_memory_limit, setup_limited, teardown),
          cmocka_unit_test_setup_teardown(test_objects_limit, setup_limited, teardown),
          cmocka_unit_test_setup_teardown(test_rings_limit, setup_limited, teardown),

@@ -71,6 +71,10 @@ struct pv_render_object {
    struct pv_render_object *prev, *next;
    struct pv_render_object *children;
    void *data; /* per-type state: struct pv_render_device, pv_render_memory, ... */
+   /* One for the table while the id is bound, one for each holder (pv_render_object_get):
+    * the object and its state are freed with the last, so a stream still using it when
+    * another unbinds it keeps it whole. */
+   atomic_uint refs;
 };
 
 struct pv_render_queue {
@@ -136,6 +140,9 @@ struct pv_render_reply {
 };
 
 /* One command stream being executed: the context stream or a ring. */
+/* Most objects one command holds: a device and its physical device, or a queue. */
+#define PV_RENDER_STREAM_MAX_HELD 4
+
 struct pv_render_stream {
    struct pv_venus_dispatch dispatch;
    struct pv_cs_reader reader;
@@ -144,6 +151,9 @@ struct pv_render_stream {
    struct pv_render_ring *ring; /* NULL for the context stream */
    struct pv_render_reply reply;
    bool in_execute; /* inside vkExecuteCommandStreamsMESA (nesting is fatal) */
+   /* References the command being executed holds (pv_render_hold), dropped when it ends. */
+   struct pv_render_object *held[PV_RENDER_STREAM_MAX_HELD];
+   unsigned held_count;
 };
 
 #define PV_RING_STATUS_IDLE  0x1u
@@ -230,8 +240,12 @@ struct pv_gpu_context {
 void pv_render_objects_init(struct pv_gpu_context *ctx);
 /* Destroys every host object left (devices wait idle first) and empties the table. */
 void pv_render_objects_finish(struct pv_gpu_context *ctx);
+/* The bound object of that id and type, with a reference the caller drops with
+ * pv_render_object_put (never under the context lock); NULL if there is none. */
 struct pv_render_object *pv_render_object_get(struct pv_gpu_context *ctx, uint64_t id,
                                               VkObjectType type);
+/* Drops a reference; the last frees the object with its state. NULL is ignored. */
+void pv_render_object_put(struct pv_gpu_context *ctx, struct pv_render_object *obj);
 /* Per-object state that is plain bytes (what a shader module, set layout or pipeline layout
  * tells the shader interface check, pv_render_shader_interface.c). */
 struct pv_render_flat {
@@ -260,17 +274,16 @@ enum pv_render_reserve_result {
 enum pv_render_reserve_result pv_render_objects_reserve(struct pv_gpu_context *ctx,
                                                         const uint64_t *ids, uint64_t count,
                                                         uint64_t *refused);
-/* Binds a reserved id to the host object created for it, or gives the id back when handle is
- * 0 (the host made none). pool: host handle of the pool it was allocated from, 0 if none.
- * NULL when the id was given back or was not reserved. */
-struct pv_render_object *pv_render_object_commit(struct pv_gpu_context *ctx, VkObjectType type,
-                                                 uint64_t id, uint64_t handle, uint64_t parent,
-                                                 uint64_t pool);
-/* Reserve and commit at once, for a host object that exists already: NULL when the id is 0
- * or in use, and the caller still owns the host object. */
-struct pv_render_object *pv_render_object_bind(struct pv_gpu_context *ctx, VkObjectType type,
-                                               uint64_t id, uint64_t handle, uint64_t parent,
-                                               uint64_t pool);
+/* Binds a reserved id to the host object created for it, with its per-type state (data, or
+ * NULL; the object owns it from now), or gives the id back when handle is 0 (the host made
+ * none). pool: host handle of the pool it was allocated from, 0 if none. false when the id
+ * was given back or was not reserved; the caller still owns data then. */
+bool pv_render_object_commit(struct pv_gpu_context *ctx, VkObjectType type, uint64_t id,
+                             uint64_t handle, uint64_t parent, uint64_t pool, void *data);
+/* Reserve and commit at once, for a host object that exists already: false when the id is 0
+ * or in use, and the caller still owns the host object and data. */
+bool pv_render_object_bind(struct pv_gpu_context *ctx, VkObjectType type, uint64_t id,
+                           uint64_t handle, uint64_t parent, uint64_t pool, void *data);
 /* Forgets the object (and, for pools, every object allocated from it). Frees per-type
  * state through the type's release hook. */
 void pv_render_object_unbind(struct pv_gpu_context *ctx, uint64_t id);
@@ -310,6 +323,13 @@ static inline struct pv_render_stream *pv_render_stream_of(struct pv_venus_dispa
 {
    return (struct pv_render_stream *)((char *)d - offsetof(struct pv_render_stream, dispatch));
 }
+/* Decodes and executes the stream's next command; false when the stream failed. What the
+ * command held (pv_render_hold) is dropped when it returns. */
+bool pv_render_stream_dispatch(struct pv_render_stream *stream);
+/* pv_render_object_get for the command being executed, whose end drops the reference.
+ * NULL if there is no such object, or (the stream failed) the command holds too many. */
+struct pv_render_object *pv_render_hold(struct pv_venus_dispatch *d, uint64_t id,
+                                        VkObjectType type);
 /* Whether a command stream of size bytes is within the context's stream limit; if not, the
  * context is now fatal (logged). */
 bool pv_render_stream_size_allowed(struct pv_gpu_context *ctx, uint64_t size);

@@ -127,8 +127,7 @@ static bool add_host_allocation(struct pv_venus_dispatch *d, const void **chain,
 
 static struct pv_render_device *device_of(struct pv_venus_dispatch *d, uint64_t device_id)
 {
-   struct pv_render_object *obj =
-         pv_render_object_get(pv_render_ctx(d), device_id, VK_OBJECT_TYPE_DEVICE);
+   struct pv_render_object *obj = pv_render_hold(d, device_id, VK_OBJECT_TYPE_DEVICE);
    return obj ? obj->data : NULL;
 }
 

@@ -124,13 +124,12 @@ static void create_device(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateDev
          pv_cs_fail(d->reader, "out of memory for the state of device %llu",
                     (unsigned long long)id);
       }
-      pv_render_object_commit(ctx, VK_OBJECT_TYPE_DEVICE, id, 0, 0, 0);
+      pv_render_object_commit(ctx, VK_OBJECT_TYPE_DEVICE, id, 0, 0, 0, NULL);
       return;
    }
-   struct pv_render_object *obj =
-         pv_render_object_commit(ctx, VK_OBJECT_TYPE_DEVICE, id, (uint64_t)(uintptr_t)device,
-                                 (uint64_t)(uintptr_t)args->physicalDevice, 0);
-   obj->data = dev;
+   /* Cannot fail: this command reserved the id. */
+   pv_render_object_commit(ctx, VK_OBJECT_TYPE_DEVICE, id, (uint64_t)(uintptr_t)device,
+                           (uint64_t)(uintptr_t)args->physicalDevice, 0, dev);
 }
 
 static void destroy_device(struct pv_venus_dispatch *d, struct pv_cmd_vkDestroyDevice *args)
@@ -186,12 +185,11 @@ static void get_device_queue2(struct pv_venus_dispatch *d, struct pv_cmd_vkGetDe
    if (q && !taken)
       ctx->queues[ring_idx] = q;
    pthread_mutex_unlock(&ctx->lock);
-   struct pv_render_object *obj =
-         q && !taken ? pv_render_object_bind(
-                             ctx, VK_OBJECT_TYPE_QUEUE, (uint64_t)(uintptr_t)*args->pQueue,
-                             (uint64_t)(uintptr_t)queue, (uint64_t)(uintptr_t)args->device, 0)
-                     : NULL;
-   if (!obj) {
+   bool bound =
+         q && !taken &&
+         pv_render_object_bind(ctx, VK_OBJECT_TYPE_QUEUE, (uint64_t)(uintptr_t)*args->pQueue,
+                               (uint64_t)(uintptr_t)queue, (uint64_t)(uintptr_t)args->device, 0, q);
+   if (!bound) {
       if (q && !taken) {
          pthread_mutex_lock(&ctx->lock);
          ctx->queues[ring_idx] = NULL;
@@ -199,9 +197,7 @@ static void get_device_queue2(struct pv_venus_dispatch *d, struct pv_cmd_vkGetDe
       }
       pv_render_queue_destroy(q);
       pv_cs_fail(d->reader, "queue id in use or timeline %u already bound", ring_idx);
-      return;
    }
-   obj->data = q;
 }
 
 void pv_render_device_init_dispatch(struct pv_venus_handlers *h)

@@ -186,20 +186,15 @@ static void create_instance(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateI
       state->messenger = create_messenger(ctx, instance);
       pv_info("%s: PV_DEBUG=validate: host instance under %s", ctx->name, validation_layer);
    }
-   struct pv_render_object *obj =
-         state ? pv_render_object_bind(ctx, VK_OBJECT_TYPE_INSTANCE,
-                                       (uint64_t)(uintptr_t)*args->pInstance,
-                                       (uint64_t)(uintptr_t)instance, 0, 0)
-               : NULL;
-   if (!obj) {
+   if (!state ||
+       !pv_render_object_bind(ctx, VK_OBJECT_TYPE_INSTANCE, (uint64_t)(uintptr_t)*args->pInstance,
+                              (uint64_t)(uintptr_t)instance, 0, 0, state)) {
       if (state)
          destroy_messenger(instance, state->messenger);
       free(state);
       vkDestroyInstance(instance, NULL);
       pv_cs_fail(d->reader, "instance id is 0 or already in use, or out of memory");
-      return;
    }
-   obj->data = state;
 }
 
 void pv_render_instance_destroy(struct pv_gpu_context *ctx, uint64_t id)
@@ -214,6 +209,7 @@ void pv_render_instance_destroy(struct pv_gpu_context *ctx, uint64_t id)
       destroy_messenger(instance, state->messenger);
    ctx->vk->vkDestroyInstance(instance, NULL);
    pv_render_object_unbind(ctx, id);
+   pv_render_object_put(ctx, obj);
 }
 
 static void destroy_instance(struct pv_venus_dispatch *d, struct pv_cmd_vkDestroyInstance *args)
@@ -245,7 +241,9 @@ static void enumerate_physical_devices(struct pv_venus_dispatch *d,
    for (uint32_t i = 0; i < count; i++) {
       uint64_t id = (uint64_t)(uintptr_t)args->pPhysicalDevices[i];
       struct pv_render_object *obj = pv_render_object_get(ctx, id, VK_OBJECT_TYPE_PHYSICAL_DEVICE);
-      if (obj && obj->handle == (uint64_t)(uintptr_t)host[i])
+      const bool same = obj && obj->handle == (uint64_t)(uintptr_t)host[i];
+      pv_render_object_put(ctx, obj);
+      if (same)
          continue;
       pv_render_bind(d, VK_OBJECT_TYPE_PHYSICAL_DEVICE, id, (uint64_t)(uintptr_t)host[i],
                      (uint64_t)(uintptr_t)args->instance, 0);

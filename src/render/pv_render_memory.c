@@ -84,8 +84,7 @@ static bool charge_memory(struct pv_gpu_context *ctx, VkDeviceSize size)
 static void allocate_memory(struct pv_venus_dispatch *d, struct pv_cmd_vkAllocateMemory *args)
 {
    struct pv_gpu_context *ctx = pv_render_ctx(d);
-   struct pv_render_object *dev_obj =
-         pv_render_object_get(ctx, args->device_id, VK_OBJECT_TYPE_DEVICE);
+   struct pv_render_object *dev_obj = pv_render_hold(d, args->device_id, VK_OBJECT_TYPE_DEVICE);
    struct pv_render_device *dev = dev_obj ? dev_obj->data : NULL;
    VkMemoryAllocateInfo info = *args->pAllocateInfo;
    if (!dev || !args->pMemory || info.memoryTypeIndex >= dev->memory_properties.memoryTypeCount) {
@@ -119,17 +118,16 @@ static void allocate_memory(struct pv_venus_dispatch *d, struct pv_cmd_vkAllocat
    if (args->ret != VK_SUCCESS) {
       free(mem);
       pv_render_shmem_unref(shmem);
-      pv_render_object_commit(ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, id, 0, 0, 0);
+      pv_render_object_commit(ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, id, 0, 0, 0, NULL);
       atomic_fetch_sub(&ctx->device_memory_bytes, asked);
       return;
    }
    /* Counted as allocated: an import rounds the size up to the host's alignment. */
    *mem = (struct pv_render_memory){memory, info.allocationSize, shmem, false};
    atomic_fetch_add(&ctx->device_memory_bytes, info.allocationSize - asked);
-   struct pv_render_object *obj =
-         pv_render_object_commit(ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, id, (uint64_t)(uintptr_t)memory,
-                                 (uint64_t)(uintptr_t)args->device, 0);
-   obj->data = mem;
+   /* Cannot fail: this command reserved the id. */
+   pv_render_object_commit(ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, id, (uint64_t)(uintptr_t)memory,
+                           (uint64_t)(uintptr_t)args->device, 0, mem);
 }
 
 static void free_memory(struct pv_venus_dispatch *d, struct pv_cmd_vkFreeMemory *args)
@@ -305,8 +303,7 @@ struct pv_render_physical_device *
 pv_render_physical_device_probe(struct pv_venus_dispatch *d, uint64_t physical_id, VkDevice device)
 {
    struct pv_gpu_context *ctx = pv_render_ctx(d);
-   struct pv_render_object *obj =
-         pv_render_object_get(ctx, physical_id, VK_OBJECT_TYPE_PHYSICAL_DEVICE);
+   struct pv_render_object *obj = pv_render_hold(d, physical_id, VK_OBJECT_TYPE_PHYSICAL_DEVICE);
    struct pv_render_physical_device *phys = obj ? physical_state(ctx, obj) : NULL;
    if (!phys)
       return NULL;

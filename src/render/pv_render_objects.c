@@ -29,13 +29,24 @@ void pv_render_objects_init(struct pv_gpu_context *ctx)
    ctx->handles.data = ctx;
 }
 
+/* Under the lock (which the table's reference needs to be there): obj, with a reference
+ * taken, or NULL when obj is NULL or only a reserved id. */
+static struct pv_render_object *ref_locked(struct pv_render_object *obj)
+{
+   if (!obj || obj->type == VK_OBJECT_TYPE_UNKNOWN)
+      return NULL;
+   atomic_fetch_add_explicit(&obj->refs, 1, memory_order_relaxed);
+   return obj;
+}
+
 struct pv_render_object *pv_render_object_get(struct pv_gpu_context *ctx, uint64_t id,
                                               VkObjectType type)
 {
    pthread_mutex_lock(&ctx->lock);
    struct pv_render_object *obj = pv_hash_lookup(&ctx->objects, id);
+   obj = obj && obj->type == type ? ref_locked(obj) : NULL;
    pthread_mutex_unlock(&ctx->lock);
-   return obj && obj->type == type ? obj : NULL;
+   return obj;
 }
 
 struct find_id {
@@ -109,7 +120,8 @@ uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type,
    return find.id;
 }
 
-/* Per-type state freed with the object (the host object itself is already gone). */
+/* Per-type state freed with the object's last reference (the host object itself is already
+ * gone). */
 static void release_object(struct pv_gpu_context *ctx, struct pv_render_object *obj)
 {
    if (obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY && obj->data) {
@@ -222,11 +234,19 @@ static struct pv_render_object *take(struct pv_gpu_context *ctx, struct pv_rende
    return obj;
 }
 
+void pv_render_object_put(struct pv_gpu_context *ctx, struct pv_render_object *obj)
+{
+   /* acq_rel: what other holders wrote to the state happens before it is freed. */
+   if (obj && atomic_fetch_sub_explicit(&obj->refs, 1, memory_order_acq_rel) == 1)
+      release_object(ctx, obj);
+}
+
+/* Drops the table's reference to each object take() took out. */
 static void release_taken(struct pv_gpu_context *ctx, struct pv_render_object *taken)
 {
    while (taken) {
       struct pv_render_object *next = taken->next;
-      release_object(ctx, taken);
+      pv_render_object_put(ctx, taken);
       taken = next;
    }
 }
@@ -255,6 +275,7 @@ enum pv_render_reserve_result pv_render_objects_reserve(struct pv_gpu_context *c
       if (obj) {
          obj->id = ids[i];
          obj->type = VK_OBJECT_TYPE_UNKNOWN;
+         atomic_init(&obj->refs, 1); /* the table's */
          pthread_mutex_lock(&ctx->lock);
          /* Counted under the lock, so rings creating at once cannot pass the limit together. */
          if (pv_hash_count(&ctx->objects) >= limit)
@@ -279,20 +300,21 @@ enum pv_render_reserve_result pv_render_objects_reserve(struct pv_gpu_context *c
    return PV_RENDER_RESERVE_OK;
 }
 
-struct pv_render_object *pv_render_object_commit(struct pv_gpu_context *ctx, VkObjectType type,
-                                                 uint64_t id, uint64_t handle, uint64_t parent,
-                                                 uint64_t pool)
+bool pv_render_object_commit(struct pv_gpu_context *ctx, VkObjectType type, uint64_t id,
+                             uint64_t handle, uint64_t parent, uint64_t pool, void *data)
 {
    if (handle == 0) {
       give_back(ctx, id);
-      return NULL;
+      return false;
    }
    pthread_mutex_lock(&ctx->lock);
    struct pv_render_object *obj = pv_hash_lookup(&ctx->objects, id);
    if (!obj || obj->type != VK_OBJECT_TYPE_UNKNOWN) {
       pthread_mutex_unlock(&ctx->lock);
-      return NULL;
+      return false;
    }
+   /* With its state at once: a lookup on another stream never sees it without. */
+   obj->data = data;
    obj->type = type;
    obj->handle = handle;
    obj->parent = parent;
@@ -311,17 +333,15 @@ struct pv_render_object *pv_render_object_commit(struct pv_gpu_context *ctx, VkO
    if (family_of(type, true))
       pv_hash_insert(&ctx->pools, handle, obj);
    pthread_mutex_unlock(&ctx->lock);
-   return obj;
+   return true;
 }
 
-struct pv_render_object *pv_render_object_bind(struct pv_gpu_context *ctx, VkObjectType type,
-                                               uint64_t id, uint64_t handle, uint64_t parent,
-                                               uint64_t pool)
+bool pv_render_object_bind(struct pv_gpu_context *ctx, VkObjectType type, uint64_t id,
+                           uint64_t handle, uint64_t parent, uint64_t pool, void *data)
 {
    uint64_t refused;
-   if (pv_render_objects_reserve(ctx, &id, 1, &refused) != PV_RENDER_RESERVE_OK)
-      return NULL;
-   return pv_render_object_commit(ctx, type, id, handle, parent, pool);
+   return pv_render_objects_reserve(ctx, &id, 1, &refused) == PV_RENDER_RESERVE_OK &&
+          pv_render_object_commit(ctx, type, id, handle, parent, pool, data);
 }
 
 struct collect {
@@ -425,18 +445,18 @@ void pv_render_objects_destroy_children(struct pv_gpu_context *ctx, uint64_t par
    collect(ctx, &c);
    for (int rank = 0; rank <= 6; rank++) {
       for (size_t i = 0; i < c.count; i++) {
-         struct pv_render_object *obj = NULL;
          pthread_mutex_lock(&ctx->lock);
-         obj = pv_hash_lookup(&ctx->objects, c.ids[i]);
+         struct pv_render_object *obj = ref_locked(pv_hash_lookup(&ctx->objects, c.ids[i]));
          pthread_mutex_unlock(&ctx->lock);
-         if (!obj || teardown_rank(obj->type) != rank)
-            continue;
-         if (obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY)
-            ctx->vk->vkFreeMemory((VkDevice)(uintptr_t)parent,
-                                  (VkDeviceMemory)(uintptr_t)obj->handle, NULL);
-         else if (rank > 0)
-            pv_vk_destroy_object(ctx->vk, obj->type, obj->handle, parent);
-         pv_render_object_unbind(ctx, c.ids[i]);
+         if (obj && teardown_rank(obj->type) == rank) {
+            if (obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY)
+               ctx->vk->vkFreeMemory((VkDevice)(uintptr_t)parent,
+                                     (VkDeviceMemory)(uintptr_t)obj->handle, NULL);
+            else if (rank > 0)
+               pv_vk_destroy_object(ctx->vk, obj->type, obj->handle, parent);
+            pv_render_object_unbind(ctx, c.ids[i]);
+         }
+         pv_render_object_put(ctx, obj);
       }
    }
    free(c.ids);
@@ -467,7 +487,7 @@ static uint64_t first_of_type(struct pv_gpu_context *ctx, VkObjectType type)
 static void release_all(uint64_t key, void *value, void *data)
 {
    (void)key;
-   release_object(data, value);
+   pv_render_object_put(data, value);
 }
 
 void pv_render_objects_finish(struct pv_gpu_context *ctx)
@@ -482,6 +502,7 @@ void pv_render_objects_finish(struct pv_gpu_context *ctx)
       pv_render_objects_destroy_children(ctx, dev->handle);
       ctx->vk->vkDestroyDevice(device, NULL);
       pv_render_object_unbind(ctx, id);
+      pv_render_object_put(ctx, dev);
    }
    while ((id = first_of_type(ctx, VK_OBJECT_TYPE_INSTANCE)))
       pv_render_instance_destroy(ctx, id);
@@ -498,7 +519,7 @@ void pv_render_objects_finish(struct pv_gpu_context *ctx)
 void pv_render_bind(struct pv_venus_dispatch *d, VkObjectType type, uint64_t id, uint64_t handle,
                     uint64_t parent, uint64_t pool)
 {
-   if (!pv_render_object_bind(pv_render_ctx(d), type, id, handle, parent, pool))
+   if (!pv_render_object_bind(pv_render_ctx(d), type, id, handle, parent, pool, NULL))
       pv_cs_fail(d->reader,
                  "object id %llu is 0 or already in use, or the objects limit is "
                  "reached",
@@ -532,7 +553,7 @@ bool pv_render_reserve(struct pv_venus_dispatch *d, const uint64_t *ids, uint64_
 void pv_render_commit(struct pv_venus_dispatch *d, VkObjectType type, uint64_t id, uint64_t handle,
                       uint64_t parent, uint64_t pool)
 {
-   pv_render_object_commit(pv_render_ctx(d), type, id, handle, parent, pool);
+   pv_render_object_commit(pv_render_ctx(d), type, id, handle, parent, pool, NULL);
 }
 
 void pv_render_unbind(struct pv_venus_dispatch *d, uint64_t id)

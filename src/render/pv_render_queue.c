@@ -31,8 +31,7 @@ void pv_render_queue_destroy(struct pv_render_queue *queue)
 static struct pv_render_queue *begin_submit(struct pv_venus_dispatch *d, uint64_t queue_id,
                                             struct pv_render_trace_times *times)
 {
-   struct pv_render_object *obj =
-         pv_render_object_get(pv_render_ctx(d), queue_id, VK_OBJECT_TYPE_QUEUE);
+   struct pv_render_object *obj = pv_render_hold(d, queue_id, VK_OBJECT_TYPE_QUEUE);
    if (!obj || !obj->data) {
       pv_cs_fail(d->reader, "queue %llu has no state", (unsigned long long)queue_id);
       return NULL;

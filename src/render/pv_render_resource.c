@@ -75,17 +75,11 @@ struct pv_render_shmem *pv_render_resource_shmem(struct pv_gpu_context *ctx, uin
    return shmem;
 }
 
-/* The memory object a HOST3D blob with a non-zero blob id names: the guest passes the
- * VkDeviceMemory's object id as the blob id. */
-static struct pv_render_shmem *memory_shmem(struct pv_gpu_context *ctx, uint64_t blob_id,
-                                            uint64_t size)
+/* The shared memory of a memory object for a blob of size bytes; NULL (logged) if it has
+ * none to give. */
+static struct pv_render_shmem *memory_blob(struct pv_gpu_context *ctx, struct pv_render_memory *mem,
+                                           uint64_t blob_id, uint64_t size)
 {
-   struct pv_render_object *obj = pv_render_object_get(ctx, blob_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
-   if (!obj || !obj->data) {
-      pv_error("%s: blob for unknown memory id %llu", ctx->name, (unsigned long long)blob_id);
-      return NULL;
-   }
-   struct pv_render_memory *mem = obj->data;
    if (!mem->shmem) {
       pv_error("%s: memory %llu is not host-visible, the guest cannot map it", ctx->name,
                (unsigned long long)blob_id);
@@ -98,6 +92,21 @@ static struct pv_render_shmem *memory_shmem(struct pv_gpu_context *ctx, uint64_t
    }
    mem->exported = true;
    return pv_render_shmem_ref(mem->shmem);
+}
+
+/* The memory object a HOST3D blob with a non-zero blob id names: the guest passes the
+ * VkDeviceMemory's object id as the blob id. */
+static struct pv_render_shmem *memory_shmem(struct pv_gpu_context *ctx, uint64_t blob_id,
+                                            uint64_t size)
+{
+   struct pv_render_object *obj = pv_render_object_get(ctx, blob_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
+   struct pv_render_shmem *shmem = NULL;
+   if (obj && obj->data)
+      shmem = memory_blob(ctx, obj->data, blob_id, size);
+   else
+      pv_error("%s: blob for unknown memory id %llu", ctx->name, (unsigned long long)blob_id);
+   pv_render_object_put(ctx, obj);
+   return shmem;
 }
 
 /* Guest pages: usable as Venus shared memory only when they are one range. */

@@ -75,6 +75,30 @@ bool pv_render_stream_size_allowed(struct pv_gpu_context *ctx, uint64_t size)
    return false;
 }
 
+bool pv_render_stream_dispatch(struct pv_render_stream *stream)
+{
+   /* A nested stream (vkExecuteCommandStreamsMESA) runs inside its parent's command, so
+    * each command drops only what it took itself. */
+   const unsigned outer = stream->held_count;
+   bool ok = pv_venus_dispatch_command(&stream->dispatch);
+   while (stream->held_count > outer)
+      pv_render_object_put(stream->ctx, stream->held[--stream->held_count]);
+   return ok;
+}
+
+struct pv_render_object *pv_render_hold(struct pv_venus_dispatch *d, uint64_t id, VkObjectType type)
+{
+   struct pv_render_stream *stream = pv_render_stream_of(d);
+   if (stream->held_count == PV_RENDER_STREAM_MAX_HELD) {
+      pv_cs_fail(d->reader, "a command holds more than %d objects", PV_RENDER_STREAM_MAX_HELD);
+      return NULL;
+   }
+   struct pv_render_object *obj = pv_render_object_get(stream->ctx, id, type);
+   if (obj)
+      stream->held[stream->held_count++] = obj;
+   return obj;
+}
+
 bool pv_render_stream_execute(struct pv_render_stream *stream, const void *data, size_t size,
                               void (*after_command)(struct pv_render_stream *, size_t),
                               void *unused)
@@ -89,7 +113,7 @@ bool pv_render_stream_execute(struct pv_render_stream *stream, const void *data,
    while (!pv_cs_at_end(r)) {
       if (atomic_load_explicit(&ctx->fatal, memory_order_relaxed))
          return false;
-      if (!pv_venus_dispatch_command(&stream->dispatch))
+      if (!pv_render_stream_dispatch(stream))
          break;
       atomic_fetch_add_explicit(&ctx->commands, 1, memory_order_relaxed);
       if (after_command)

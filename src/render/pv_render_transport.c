@@ -79,7 +79,7 @@ static bool execute_nested(struct pv_render_stream *stream,
    struct pv_cs_reader *r = &stream->reader;
    pv_cs_reader_init(r, (uint8_t *)shmem->map + desc->offset, desc->size, &stream->arena,
                      &stream->ctx->handles);
-   while (!pv_cs_at_end(r) && pv_venus_dispatch_command(&stream->dispatch))
+   while (!pv_cs_at_end(r) && pv_render_stream_dispatch(stream))
       atomic_fetch_add_explicit(&stream->ctx->commands, 1, memory_order_relaxed);
    if (r->failed)
       snprintf(error, error_size, "in nested stream: %s: %s", pv_venus_command_name(r->command_id),

@@ -410,7 +410,8 @@ def main():
         try:
             got = checksum(run_checked([program], guest_env, GUEST_TIMEOUT_S))
         except RuntimeError as e:
-            return str(e).splitlines()[0]
+            lines = str(e).splitlines()
+            return '\n      '.join(lines[:1] + lines[-8:])
         if got != native[program]:
             return 'checksum %s, native %s' % (got, native[program])
         return None
@@ -477,7 +478,12 @@ def main():
         server.stop()
     print('total %.1f s' % (time.monotonic() - started))
     if failures:
-        print('server output (tail):\n' + server.output()[-6000:])
+        out = server.output()
+        guest_errors = [line for line in out.splitlines()
+                        if 'error' in line and 'stress-hostile' not in line
+                        and 'repro' not in line and 'vtest client' not in line]
+        print('server errors about the guests:\n' + '\n'.join(guest_errors[-20:]))
+        print('server output (tail):\n' + out[-6000:])
         print('FAIL (%d), seed %d:' % (len(failures), seed))
         for why in failures[:20]:
             print('  ' + why)
