@@ -70,7 +70,8 @@ bool pv_render_object_set_flat(struct pv_gpu_context *ctx, uint64_t id, VkObject
    if (!flat)
       return false;
    flat->size = size;
-   memcpy(flat->bytes, bytes, size);
+   if (size) /* bytes may be NULL then, and memcpy must not see it */
+      memcpy(flat->bytes, bytes, size);
    pthread_mutex_lock(&ctx->lock);
    struct pv_render_object *obj = pv_hash_lookup(&ctx->objects, id);
    if (obj && obj->type == type && !obj->data) {

@@ -156,8 +156,11 @@ static void walk(const struct module *m, size_t f, bool *visited, size_t *stack,
          }
          for (uint32_t w = 1; w < n; w++) {
             struct descriptor key = {.id = m->code[i + w]};
-            const struct descriptor *d = bsearch(&key, m->descriptors, m->descriptor_count,
-                                                 sizeof(key), compare_descriptor);
+            /* bsearch must not see NULL, which a module without descriptors has. */
+            const struct descriptor *d = m->descriptor_count
+                                               ? bsearch(&key, m->descriptors, m->descriptor_count,
+                                                         sizeof(key), compare_descriptor)
+                                               : NULL;
             if (d)
                used[d - m->descriptors] = true;
          }
