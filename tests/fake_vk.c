@@ -155,6 +155,14 @@ static VKAPI_ATTR VkResult VKAPI_CALL reset_descriptor_pool(VkDevice device, VkD
    return VK_SUCCESS;
 }
 
+static VKAPI_ATTR void VKAPI_CALL update_descriptor_sets(VkDevice device, uint32_t write_count,
+                                                         const VkWriteDescriptorSet *writes,
+                                                         uint32_t copy_count,
+                                                         const VkCopyDescriptorSet *copies)
+{
+   fake_vk.descriptor_updates++;
+}
+
 static VKAPI_ATTR VkResult VKAPI_CALL allocate_descriptor_sets(
       VkDevice device, const VkDescriptorSetAllocateInfo *info, VkDescriptorSet *sets)
 {
@@ -285,6 +293,7 @@ void fake_vk_table(struct pv_vk_table *t)
          .vkResetDescriptorPool = reset_descriptor_pool,
          .vkAllocateDescriptorSets = allocate_descriptor_sets,
          .vkFreeDescriptorSets = free_descriptor_sets,
+         .vkUpdateDescriptorSets = update_descriptor_sets,
          .vkCreateCommandPool = create_command_pool,
          .vkDestroyCommandPool = destroy_command_pool,
          .vkResetCommandPool = reset_command_pool,

@@ -147,6 +147,27 @@ static void allocate_sets(uint64_t pool, const uint64_t *ids, uint32_t count)
    put_ids(ids, count);
 }
 
+/* One write of count uniform buffers to binding 0 of set, its buffer infos left empty as the
+ * guest encodes them for image types: nothing for a driver to read. */
+static void update_set_without_buffer_infos(uint64_t set, uint32_t count)
+{
+   put_command(79, "vkUpdateDescriptorSets");
+   put_u64(DEVICE_ID);
+   put_u32(1);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
+   put_u64(set);
+   put_u32(0); /* dstBinding */
+   put_u32(0); /* dstArrayElement */
+   put_u32(count);
+   put_u32(VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER);
+   put_u64(0); /* pImageInfo */
+   put_u64(0); /* pBufferInfo */
+   put_u64(0); /* pTexelBufferView */
+   put_u32(0);
+   put_u64(0); /* no copies */
+}
+
 static void free_sets(uint64_t pool, const uint64_t *ids, uint32_t count)
 {
    put_command(78, "vkFreeDescriptorSets");
@@ -462,6 +483,22 @@ static void test_reset_descriptor_pool_frees_sets(void **state)
       assert_int_equal(objects(), base);
    }
    assert_int_equal(fake_vk.live[VK_OBJECT_TYPE_DESCRIPTOR_SET], 0);
+}
+
+/* A write whose type reads an array the guest sent empty never reaches the driver, which
+ * would read it unchecked (lavapipe crashed so); one that reads nothing does. */
+static void test_write_lacking_its_descriptors_is_refused(void **state)
+{
+   const uint64_t set = 1000;
+   create_descriptor_pool(POOL_ID);
+   allocate_sets(POOL_ID, &set, 1);
+   update_set_without_buffer_infos(set, 0);
+   assert_true(submit());
+   assert_int_equal(fake_vk.descriptor_updates, 1);
+   update_set_without_buffer_infos(set, 1);
+   assert_false(submit());
+   assert_true(pv_gpu_context_is_fatal(ctx));
+   assert_int_equal(fake_vk.descriptor_updates, 1);
 }
 
 /* Freed sets go one by one; destroying the pool takes the rest, and only its own. */
@@ -818,6 +855,8 @@ int main(void)
                                          teardown),
          cmocka_unit_test_setup_teardown(test_allocation_clashing_with_a_live_id_allocates_nothing,
                                          setup, teardown),
+         cmocka_unit_test_setup_teardown(test_write_lacking_its_descriptors_is_refused, setup,
+                                         teardown),
          cmocka_unit_test_setup_teardown(test_held_object_outlives_unbind, setup, teardown),
          cmocka_unit_test_setup_teardown(test_get_races_unbind, setup, teardown),
          cmocka_unit_test_setup_teardown(test_memory_limit, setup_limited, teardown),

@@ -362,6 +362,7 @@ void pv_render_queue_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_wait_init_dispatch(struct pv_venus_handlers *h);
 /* After the forwarders: wraps the creates that take guest SPIR-V (pv_render_shader.c). */
 void pv_render_shader_init_dispatch(struct pv_venus_handlers *h);
+void pv_render_descriptor_init_dispatch(struct pv_venus_handlers *h);
 
 /* --- shaders (pv_render_shader.c) --- */
 /* Whether the Khronos validator accepts the guest's SPIR-V (size in bytes); why not is
@@ -432,6 +433,16 @@ uint32_t pv_render_offered_extensions(struct pv_venus_dispatch *d, VkPhysicalDev
 void pv_render_capset_init(uint8_t capset[PV_GPU_CAPSET_MAX_SIZE]);
 /* Is the extension one the protocol carries and we offer? Returns its spec version cap. */
 uint32_t pv_render_extension_spec_cap(const char *name);
+
+/* The first struct of that type in a decoded pNext chain, or NULL. */
+static inline const void *pv_render_find_in_chain(const void *chain, VkStructureType stype)
+{
+   for (const VkBaseInStructure *s = chain; s; s = s->pNext) {
+      if (s->sType == stype)
+         return s;
+   }
+   return NULL;
+}
 
 /* The context of a stream's dispatch (for handlers). */
 static inline struct pv_gpu_context *pv_render_ctx(struct pv_venus_dispatch *d)

@@ -87,11 +87,7 @@ static bool is_unbindable(struct pv_render_bindable_cache *cache, uint64_t handl
 /* The decoded chain is the stream's own copy (arena memory), so amending it is ours to do. */
 static void *find_in_chain(const void *chain, VkStructureType stype)
 {
-   for (const VkBaseInStructure *s = chain; s; s = s->pNext) {
-      if (s->sType == stype)
-         return (void *)s;
-   }
-   return NULL;
+   return (void *)pv_render_find_in_chain(chain, stype);
 }
 
 /* Can memory imported as a host pointer be bound, given what the driver says of the handle
