@@ -36,8 +36,8 @@ static void test_forever(void **state)
       assert_true(pv_wait_policy_relax(&w));
 }
 
-/* A 2 ms timeout: relax returns true until the deadline and false only after it; 2 ms is past
- * the busy phases, so the naps have started growing, and stay within their cap. */
+/* A 2 ms timeout: relax returns true until the deadline and false only after it, and the
+ * naps stay within their cap. */
 static void test_deadline(void **state)
 {
    struct pv_wait_policy w;
@@ -49,8 +49,21 @@ static void test_deadline(void **state)
    uint64_t end = now_ns();
    assert_true(relaxes > 0);
    assert_true(end >= start + 2000000);
-   assert_true(w.sleep_ns > 5000);
    assert_true(w.sleep_ns <= 100000);
+}
+
+/* Past the busy phases the naps grow from the first step, and stop at their cap. Counted in
+ * naps, not in time: on a loaded machine one nap may outlast a short deadline. */
+static void test_naps_grow(void **state)
+{
+   struct pv_wait_policy w;
+   pv_wait_policy_init(&w, 10000000000ull);
+   while (w.sleep_ns <= 5000 && pv_wait_policy_relax(&w))
+      ;
+   assert_true(w.sleep_ns > 5000);
+   for (int naps = 0; naps < 20; naps++)
+      assert_true(pv_wait_policy_relax(&w));
+   assert_int_equal(w.sleep_ns, 100000);
 }
 
 int main(void)
@@ -58,6 +71,7 @@ int main(void)
    const struct CMUnitTest tests[] = {
          cmocka_unit_test(test_timeout_zero),
          cmocka_unit_test(test_forever),
+         cmocka_unit_test(test_naps_grow),
          cmocka_unit_test(test_deadline),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
