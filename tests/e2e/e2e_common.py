@@ -8,6 +8,19 @@ import tempfile
 import time
 
 
+def report(failures, server_output, heading='FAIL'):
+    """Prints PASS, or the server's last output and each failure under heading; returns the
+    test's exit status."""
+    if not failures:
+        print('PASS')
+        return 0
+    print('server output (tail):\n' + server_output[-6000:])
+    print('%s (%d):' % (heading, len(failures)))
+    for why in failures[:20]:
+        print('  ' + why)
+    return 1
+
+
 def run_checked(cmd, env, timeout):
     """Runs cmd and returns its stdout (see run_checked_output)."""
     return run_checked_output(cmd, env, timeout)[0]

@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import Server, run_checked  # noqa: E402
+from e2e_common import Server, report, run_checked  # noqa: E402
 
 DEFAULT_VENUS_ICD = '/usr/share/vulkan/icd.d/virtio_icd.json'
 
@@ -349,14 +349,7 @@ def main():
                         pass
         server.stop()
     print('total %.1f s' % (time.monotonic() - started))
-    if failures:
-        print('server output (tail):\n' + server.output()[-6000:])
-        print('FAIL (%d):' % len(failures))
-        for why in failures:
-            print('  ' + why)
-        return 1
-    print('PASS')
-    return 0
+    return report(failures, server.output())
 
 
 if __name__ == '__main__':

@@ -34,7 +34,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import Server, run_checked  # noqa: E402
+from e2e_common import Server, report, run_checked  # noqa: E402
 from gpu_program import checksum  # noqa: E402
 from hostile_streams import SANITIZER, SERVED, children, drain, running_child  # noqa: E402
 
@@ -477,19 +477,13 @@ def main():
     finally:
         server.stop()
     print('total %.1f s' % (time.monotonic() - started))
+    out = server.output()
     if failures:
-        out = server.output()
         guest_errors = [line for line in out.splitlines()
                         if 'error' in line and 'stress-hostile' not in line
                         and 'repro' not in line and 'vtest client' not in line]
         print('server errors about the guests:\n' + '\n'.join(guest_errors[-20:]))
-        print('server output (tail):\n' + out[-6000:])
-        print('FAIL (%d), seed %d:' % (len(failures), seed))
-        for why in failures[:20]:
-            print('  ' + why)
-        return 1
-    print('PASS')
-    return 0
+    return report(failures, out, 'FAIL, seed %d' % seed)
 
 
 if __name__ == '__main__':
