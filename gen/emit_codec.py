@@ -66,7 +66,7 @@ class Function:
 
 
 # A call of a generated function, as the codec writes them.
-CALL = re.compile(r'\b(pv_(?:decode|encode|exec)_\w+)\(')
+CALL = re.compile(r'\b(pv_(?:decode|encode|exec|check)_\w+)\(')
 
 
 class Codec:
@@ -108,12 +108,64 @@ class Codec:
         return self.m.struct(struct_name).stype
 
     # --- scalar / element reads ---------------------------------------------------------
-    def read_scalar(self, it, target):
+    def read_scalar(self, w, it, target, check=True):
+        """Reads a scalar into target; an input enum or bitmask (check) must also hold a
+        value vk.xml defines for its type, as the spec's implicit valid usage says: drivers
+        index tables by these, so a guest's made-up value is refused here instead."""
         t = it.type
         if it.wire == 'f32':
-            return '%s = pv_cs_read_f32(r);' % target
+            w('%s = pv_cs_read_f32(r);' % target)
+            return
         fn = 'pv_cs_read_u64' if it.wire == 'u64' else 'pv_cs_read_u32'
-        return '%s = (%s)%s(r);' % (target, t, fn)
+        w('%s = (%s)%s(r);' % (target, t, fn))
+        checker = self.value_checker(it) if check and not it.m.noautovalidity else None
+        if checker:
+            # optional="true" lets a member be 0 even where 0 is no value of its type (a
+            # *FlagBits member naming none).
+            optional = it.m.optional.split(',')[0] == 'true'
+            if optional:
+                w('if (%s)' % target)
+            w('%s%s(r, %s, "%s");' % ('   ' if optional else '', checker, target, it.name))
+
+    def value_checker(self, it):
+        """The name of the function checking it's value, defined on first use; None for a
+        type without defined values (plain numbers, bitmasks whose bits vk.xml leaves out)."""
+        t = self.rt(it.type)
+        bits = self.reg.bitmask_flagbits.get(t)
+        if t not in self.reg.enum_values and bits not in self.reg.flag_bits:
+            return None
+        name = 'pv_check_%s' % t
+        if name in self.functions:
+            return name
+        if bits:
+            mask = self.reg.flag_bits[bits]
+            w = self.define('void %s(struct pv_cs_reader *r, uint64_t v, const char *what)' %
+                            name)
+            w('const uint64_t unknown = v & ~UINT64_C(%#x);' % mask)
+            w('if (unknown)')
+            w('   pv_cs_fail(r, "%%s: bits 0x%%llx are not %s bits", what, '
+              '(unsigned long long)unknown);' % t)
+            return name
+        w = self.define('void %s(struct pv_cs_reader *r, int32_t v, const char *what)' % name)
+        conditions = self.value_ranges(self.reg.enum_values[t])
+        for i, condition in enumerate(conditions):
+            last = i == len(conditions) - 1
+            w('%s%s%s' % ('    ' if i else 'if (', condition, ')' if last else ' ||'))
+        w('   return;')
+        w('pv_cs_fail(r, "%%s: %%d is not a %s value", what, (int)v);' % t)
+        return name
+
+    @staticmethod
+    def value_ranges(values):
+        """C conditions on v covering the sorted values, one per run of consecutive ones."""
+        ordered, runs = sorted(values), []
+        for v in ordered:
+            if runs and v == runs[-1][1] + 1:
+                runs[-1][1] = v
+            else:
+                runs.append([v, v])
+        return ['v == %d' % lo if lo == hi else '(v >= %d && v <= %d)' % (lo, hi)
+                for lo, hi in runs]
 
     @staticmethod
     def null_allowed(it):
@@ -146,7 +198,7 @@ class Codec:
         elem = it.elem if it.kind in ('array', 'fixed', 'pointer') else it.kind
         if elem == 'scalar':
             if not partial:
-                w(self.read_scalar(it, target))
+                self.read_scalar(w, it, target)
         elif elem == 'handle':
             if partial or not translate:
                 w('%s = (%s)(uintptr_t)pv_cs_read_u64(r);' % (target, it.type))
@@ -178,7 +230,7 @@ class Codec:
             if partial and it.name not in count_members:
                 w('/* %s: output */' % it.name)
                 return
-            w(self.read_scalar(it, lv))
+            self.read_scalar(w, it, lv, check=not partial)
             return
         if k == 'handle':
             if top:
@@ -275,7 +327,7 @@ class Codec:
             w.depth += 1
             if out and it.elem == 'scalar':
                 if top and it.name in count_members:
-                    w(self.read_scalar(it, '*a'))
+                    self.read_scalar(w, it, '*a', check=False)
             else:
                 self.read_element(w, it, '*a', out and it.elem != 'handle', translate=not out)
             w.end()

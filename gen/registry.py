@@ -82,6 +82,12 @@ class Registry:
         self.dispatchable = set()
         self.enums = set()       # enum type names (4 bytes on the wire)
         self.bitmask_bits = {}   # bitmask type name -> 'VkFlags' | 'VkFlags64'
+        self.bitmask_flagbits = {}  # bitmask type name -> its *FlagBits enum, if it has one
+        # Values the registry defines, core and extensions, for the decoder's checks: enum
+        # type -> set of values, *FlagBits -> mask of its bits.
+        self.enum_values = {}
+        self.flag_bits = {}
+        self._wide_flag_bits = set()  # 64-bit *FlagBits, whose values no enum can hold
         self.structs = {}
         self.type_alias = {}
         self.constants = {}
@@ -124,6 +130,9 @@ class Registry:
                 self.enums.add(name)
             elif cat == 'bitmask':
                 self.bitmask_bits[name] = t.find('type').text
+                bits = t.get('requires') or t.get('bitvalues')
+                if bits:
+                    self.bitmask_flagbits[name] = bits
             elif cat in ('struct', 'union'):
                 self.structs[name] = Struct(t)
             elif cat == 'define' and t.find('name') is not None and \
@@ -135,6 +144,13 @@ class Registry:
                 for e in enums.findall('enum'):
                     if e.get('value'):
                         self.constants[e.get('name')] = e.get('value')
+            elif enums.get('type') in ('enum', 'bitmask'):
+                if enums.get('type') == 'bitmask':
+                    self.flag_bits.setdefault(enums.get('name'), 0)
+                    if enums.get('bitwidth') == '64':
+                        self._wide_flag_bits.add(enums.get('name'))
+                for e in enums.findall('enum'):
+                    self._add_enum_value(enums.get('name'), e, None)
 
         for c in root.find('commands'):
             if not _for_vulkan(c):
@@ -149,6 +165,7 @@ class Registry:
             if 'vulkan' not in f.get('api', 'vulkan').split(','):
                 continue
             types, cmds = self._requires(f)
+            self._add_required_values(f, None)
             self.core[f.get('name')] = (types, cmds)
             self.core_version[f.get('name')] = tuple(int(x) for x in f.get('number').split('.'))
             for t in types:
@@ -164,6 +181,7 @@ class Registry:
             self.extensions[x.get('name')] = (number, types, cmds, 'vulkan' in supported)
             self.extension_type[x.get('name')] = x.get('type')
             if 'vulkan' in supported:
+                self._add_required_values(x, number)
                 for t in types:
                     self.type_origin.setdefault(t, x.get('name'))
                 for c in cmds:
@@ -172,6 +190,34 @@ class Registry:
                 for e in x.findall('require/enum[@extends="VkStructureType"]'):
                     self.supplement_stypes[e.get('name')] = \
                         1000000000 + (number - 1) * 1000 + int(e.get('offset'))
+
+    def _add_required_values(self, elem, number):
+        """The enum values a feature or an extension (number) adds to existing types."""
+        for req in elem.findall('require'):
+            if _for_vulkan(req):
+                for e in req.findall('enum[@extends]'):
+                    self._add_enum_value(e.get('extends'), e, number)
+
+    def _add_enum_value(self, type_name, e, number):
+        if not _for_vulkan(e) or e.get('alias'):
+            return
+        if e.get('bitpos') is not None:
+            value = 1 << int(e.get('bitpos'))
+        elif e.get('offset') is not None:
+            value = 1000000000 + (int(e.get('extnumber') or number) - 1) * 1000 + \
+                int(e.get('offset'))
+            value = -value if e.get('dir') == '-' else value
+        elif e.get('value') is not None:
+            value = int(e.get('value'), 0)
+        else:
+            return
+        if type_name in self.flag_bits:
+            self.flag_bits[type_name] |= value
+            if type_name in self._wide_flag_bits:
+                return
+            # A member typed *FlagBits holds one of them; as an enum, the top bit is negative.
+            value = value - (1 << 32) if value >= 1 << 31 else value
+        self.enum_values.setdefault(type_name, set()).add(value)
 
     @staticmethod
     def _requires(elem):

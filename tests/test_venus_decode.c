@@ -384,6 +384,11 @@ static void on_create_buffer(struct pv_venus_dispatch *d, struct pv_cmd_vkCreate
    buffer_got.buffer_id = (uint64_t)(uintptr_t)*args->pBuffer;
 }
 
+/* A storage buffer shared by queue families 0 and 2 unless a test changes these. */
+static struct {
+   uint32_t flags, sharing_mode;
+} buffer_put;
+
 /* queueFamilyIndexCount is 2; family_count is the array count on the wire (that many indices
  * follow), allocator the pAllocator marker. */
 static void put_create_buffer(uint64_t family_count, uint64_t allocator)
@@ -395,10 +400,10 @@ static void put_create_buffer(uint64_t family_count, uint64_t allocator)
    put_u64(1);
    put_u32(VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO);
    put_u64(0);
-   put_u32(0);        /* flags */
+   put_u32(buffer_put.flags);
    put_u64(1u << 20); /* size */
    put_u32(VK_BUFFER_USAGE_STORAGE_BUFFER_BIT);
-   put_u32(VK_SHARING_MODE_CONCURRENT);
+   put_u32(buffer_put.sharing_mode ? buffer_put.sharing_mode : VK_SHARING_MODE_CONCURRENT);
    put_u32(2);
    put_u64(family_count);
    put_words(families, family_count);
@@ -437,6 +442,26 @@ static void test_allocator_must_be_null(void **state)
    handlers.vkCreateBuffer = on_create_buffer;
    put_create_buffer(2, 1);
    assert_decode_fails(NULL, "pAllocator");
+}
+
+/* An enum must hold one of its type's values, and a bitmask only its type's bits (drivers
+ * index tables by them: lavapipe's heap broke on an image view's made-up aspect bits). */
+static void test_undefined_enum_value_fails(void **state)
+{
+   handlers.vkCreateBuffer = on_create_buffer;
+   buffer_put.sharing_mode = 2;
+   put_create_buffer(2, 0);
+   buffer_put.sharing_mode = 0;
+   assert_decode_fails(NULL, "sharingMode: 2 is not a VkSharingMode value");
+}
+
+static void test_undefined_flag_bits_fail(void **state)
+{
+   handlers.vkCreateBuffer = on_create_buffer;
+   buffer_put.flags = VK_BUFFER_CREATE_PROTECTED_BIT | (1u << 31);
+   put_create_buffer(2, 0);
+   buffer_put.flags = 0;
+   assert_decode_fails(NULL, "flags: bits 0x80000000 are not VkBufferCreateFlags bits");
 }
 
 /* --- vkCmdPushConstants: a blob ---------------------------------------------------------- */
@@ -1312,6 +1337,8 @@ int main(void)
          TEST(test_create_buffer),
          TEST(test_create_buffer_lying_count),
          TEST(test_allocator_must_be_null),
+         TEST(test_undefined_enum_value_fails),
+         TEST(test_undefined_flag_bits_fail),
          TEST(test_push_constants),
          TEST(test_push_constants_size_mismatch),
          TEST(test_create_shader_module),

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "render/pv_render_forward.h"
+#include "render/pv_render_image_shape.h"
 #include "render/pv_render_memtype.h"
 #include "util/pv_log.h"
 
@@ -268,6 +269,12 @@ static void get_device_buffer_reqs(struct pv_venus_dispatch *d,
 
 /* --- images --- */
 
+/* The generated forwarders of the queries below, which check a create info first. */
+static void (*device_image_sparse_reqs_next)(
+      struct pv_venus_dispatch *d, struct pv_cmd_vkGetDeviceImageSparseMemoryRequirements *args);
+static void (*device_image_layout_next)(struct pv_venus_dispatch *d,
+                                        struct pv_cmd_vkGetDeviceImageSubresourceLayout *args);
+
 static bool within_limits(const VkImageCreateInfo *info, const VkImageFormatProperties *limits)
 {
    return info->extent.width <= limits->maxExtent.width &&
@@ -358,6 +365,14 @@ static bool amend_image(struct pv_venus_dispatch *d, struct pv_render_device *de
           add_host_allocation(d, &info->pNext, guest, stype);
 }
 
+/* A create info breaking the shape rules fails the stream: drivers trust those numbers, and
+ * the queries that take a create info build an image from it too. */
+static bool shape_holds(struct pv_venus_dispatch *d, const VkImageCreateInfo *info)
+{
+   const char *fault = pv_render_image_shape_fault(info);
+   return !fault || pv_cs_fail(d->reader, "%s", fault);
+}
+
 static void create_image(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateImage *args)
 {
    struct pv_gpu_context *ctx = pv_render_ctx(d);
@@ -366,6 +381,8 @@ static void create_image(struct pv_venus_dispatch *d, struct pv_cmd_vkCreateImag
       pv_cs_fail(d->reader, "vkCreateImage: no device, no id or no create info");
       return;
    }
+   if (!shape_holds(d, args->pCreateInfo))
+      return;
    const uint64_t id = (uint64_t)(uintptr_t)*args->pImage;
    if (!pv_render_reserve(d, &id, 1, &args->ret))
       return;
@@ -431,6 +448,8 @@ static void get_device_image_reqs(struct pv_venus_dispatch *d,
                             "host entry point");
       return;
    }
+   if (!shape_holds(d, args->pInfo->pCreateInfo))
+      return;
    VkImageCreateInfo info = *args->pInfo->pCreateInfo;
    bool bindable = amend_image(d, dev, &info);
    VkDeviceImageMemoryRequirements query = *args->pInfo;
@@ -440,6 +459,25 @@ static void get_device_image_reqs(struct pv_venus_dispatch *d,
    if (dev->backed)
       mask_requirements(dev, &dev->images, bindable,
                         &args->pMemoryRequirements->memoryRequirements);
+}
+
+static void
+get_device_image_sparse_reqs(struct pv_venus_dispatch *d,
+                             struct pv_cmd_vkGetDeviceImageSparseMemoryRequirements *args)
+{
+   if (!args->pInfo || !args->pInfo->pCreateInfo)
+      pv_cs_fail(d->reader, "no create info");
+   else if (shape_holds(d, args->pInfo->pCreateInfo))
+      device_image_sparse_reqs_next(d, args);
+}
+
+static void get_device_image_layout(struct pv_venus_dispatch *d,
+                                    struct pv_cmd_vkGetDeviceImageSubresourceLayout *args)
+{
+   if (!args->pInfo || !args->pInfo->pCreateInfo)
+      pv_cs_fail(d->reader, "no create info");
+   else if (shape_holds(d, args->pInfo->pCreateInfo))
+      device_image_layout_next(d, args);
 }
 
 void pv_render_buffer_image_init_dispatch(struct pv_venus_handlers *h)
@@ -454,4 +492,8 @@ void pv_render_buffer_image_init_dispatch(struct pv_venus_handlers *h)
    h->vkGetImageMemoryRequirements = get_image_reqs;
    h->vkGetImageMemoryRequirements2 = get_image_reqs2;
    h->vkGetDeviceImageMemoryRequirements = get_device_image_reqs;
+   device_image_sparse_reqs_next = h->vkGetDeviceImageSparseMemoryRequirements;
+   h->vkGetDeviceImageSparseMemoryRequirements = get_device_image_sparse_reqs;
+   device_image_layout_next = h->vkGetDeviceImageSubresourceLayout;
+   h->vkGetDeviceImageSubresourceLayout = get_device_image_layout;
 }

@@ -48,15 +48,15 @@ static const char *write_lacks(const VkWriteDescriptorSet *w)
    }
 }
 
-static bool writes_complete(struct pv_venus_dispatch *d, const char *command, uint32_t count,
+static bool writes_complete(struct pv_venus_dispatch *d, uint32_t count,
                             const VkWriteDescriptorSet *writes)
 {
    if (count && !writes)
-      return pv_cs_fail(d->reader, "%s: %u writes and no array of them", command, count);
+      return pv_cs_fail(d->reader, "%u writes and no array of them", count);
    for (uint32_t i = 0; i < count; i++) {
       const char *lacks = write_lacks(&writes[i]);
       if (lacks)
-         return pv_cs_fail(d->reader, "%s: write %u (descriptor type %d) lacks %s", command, i,
+         return pv_cs_fail(d->reader, "write %u (descriptor type %d) lacks %s", i,
                            writes[i].descriptorType, lacks);
    }
    return true;
@@ -64,15 +64,13 @@ static bool writes_complete(struct pv_venus_dispatch *d, const char *command, ui
 
 static void update_sets(struct pv_venus_dispatch *d, struct pv_cmd_vkUpdateDescriptorSets *args)
 {
-   if (writes_complete(d, "vkUpdateDescriptorSets", args->descriptorWriteCount,
-                       args->pDescriptorWrites))
+   if (writes_complete(d, args->descriptorWriteCount, args->pDescriptorWrites))
       update_sets_next(d, args);
 }
 
 static void push_set(struct pv_venus_dispatch *d, struct pv_cmd_vkCmdPushDescriptorSet *args)
 {
-   if (writes_complete(d, "vkCmdPushDescriptorSet", args->descriptorWriteCount,
-                       args->pDescriptorWrites))
+   if (writes_complete(d, args->descriptorWriteCount, args->pDescriptorWrites))
       push_set_next(d, args);
 }
 
