@@ -86,15 +86,31 @@ static void create_fence(uint64_t id)
    put_u64(id);
 }
 
+/* The tests' set layout: binding 0 holds 2 uniform buffers, binding 1 one more (an update
+ * rolls over into it), binding 2 none, binding 3 a storage buffer. */
+static const VkDescriptorSetLayoutBinding layout_bindings[] = {
+      {3, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
+      {0, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 2, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
+      {1, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
+};
+
 static void create_set_layout(uint64_t id)
 {
+   const uint32_t count = sizeof(layout_bindings) / sizeof(layout_bindings[0]);
    put_command(72, "vkCreateDescriptorSetLayout");
    put_u64(DEVICE_ID);
    put_u64(1);
    put_struct(VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO);
    put_u32(0); /* flags */
-   put_u32(0); /* bindingCount */
-   put_u64(0); /* pBindings */
+   put_u32(count);
+   put_u64(count);
+   for (uint32_t i = 0; i < count; i++) {
+      put_u32(layout_bindings[i].binding);
+      put_u32(layout_bindings[i].descriptorType);
+      put_u32(layout_bindings[i].descriptorCount);
+      put_u32(layout_bindings[i].stageFlags);
+      put_u64(0); /* pImmutableSamplers */
+   }
    put_u64(0);
    put_u64(1);
    put_u64(id);
@@ -166,6 +182,51 @@ static void update_set_without_buffer_infos(uint64_t set, uint32_t count)
    put_u64(0); /* pTexelBufferView */
    put_u32(0);
    put_u64(0); /* no copies */
+}
+
+/* One write of count buffers of type to (binding, element) of set, each buffer info there. */
+static void update_set(uint64_t set, uint32_t binding, uint32_t element, uint32_t count,
+                       VkDescriptorType type)
+{
+   put_command(79, "vkUpdateDescriptorSets");
+   put_u64(DEVICE_ID);
+   put_u32(1);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
+   put_u64(set);
+   put_u32(binding);
+   put_u32(element);
+   put_u32(count);
+   put_u32(type);
+   put_u64(0); /* pImageInfo */
+   put_u64(count);
+   for (uint32_t i = 0; i < count; i++) {
+      put_u64(0); /* a null descriptor's buffer */
+      put_u64(0);
+      put_u64(VK_WHOLE_SIZE);
+   }
+   put_u64(0); /* pTexelBufferView */
+   put_u32(0);
+   put_u64(0); /* no copies */
+}
+
+static void copy_set(uint64_t src, uint32_t src_binding, uint64_t dst, uint32_t dst_binding,
+                     uint32_t count)
+{
+   put_command(79, "vkUpdateDescriptorSets");
+   put_u64(DEVICE_ID);
+   put_u32(0);
+   put_u64(0); /* no writes */
+   put_u32(1);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_COPY_DESCRIPTOR_SET);
+   put_u64(src);
+   put_u32(src_binding);
+   put_u32(0);
+   put_u64(dst);
+   put_u32(dst_binding);
+   put_u32(0);
+   put_u32(count);
 }
 
 static void free_sets(uint64_t pool, const uint64_t *ids, uint32_t count)
@@ -496,6 +557,56 @@ static void test_write_lacking_its_descriptors_is_refused(void **state)
    assert_true(submit());
    assert_int_equal(fake_vk.descriptor_updates, 1);
    update_set_without_buffer_infos(set, 1);
+   assert_false(submit());
+   assert_true(pv_gpu_context_is_fatal(ctx));
+   assert_int_equal(fake_vk.descriptor_updates, 1);
+}
+
+/* A write must fit its set's layout: the binding there, of the write's type, and the
+ * elements within it and the bindings it rolls over into. One that does not never reaches
+ * the driver, which would write past the set. */
+static void test_write_must_fit_the_layout(void **state)
+{
+   const uint64_t set = 1000;
+   create_descriptor_pool(POOL_ID);
+   allocate_sets(POOL_ID, &set, 1);
+   update_set(set, 0, 0, 3, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER); /* rolls over into 1 */
+   update_set(set, 3, 0, 1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER);
+   assert_true(submit());
+   assert_int_equal(fake_vk.descriptor_updates, 2);
+   static const struct {
+      uint32_t binding, element, count;
+      VkDescriptorType type;
+   } faults[] = {
+         {0, 0, 4, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER}, /* binding 3 is of another type */
+         {0, 2, 1, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER}, /* element beyond binding 0 */
+         {2, 0, 1, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER}, /* no descriptors there */
+         {7, 0, 1, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER}, /* no such binding */
+         {0, 0, 1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER}, /* binding 0 holds uniform buffers */
+   };
+   for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+      teardown(state);
+      setup(state);
+      create_descriptor_pool(POOL_ID);
+      allocate_sets(POOL_ID, &set, 1);
+      update_set(set, faults[i].binding, faults[i].element, faults[i].count, faults[i].type);
+      assert_false(submit());
+      assert_true(pv_gpu_context_is_fatal(ctx));
+      assert_int_equal(fake_vk.descriptor_updates, 0);
+   }
+}
+
+/* A copy must fit both sets, and its destination's type must be its source's. */
+static void test_copy_must_fit_both_layouts(void **state)
+{
+   uint64_t sets[2];
+   ids_from(1000, sets, 2);
+   create_descriptor_pool(POOL_ID);
+   allocate_sets(POOL_ID, sets, 2);
+   copy_set(sets[0], 0, sets[1], 0, 3);
+   assert_true(submit());
+   assert_int_equal(fake_vk.descriptor_updates, 1);
+   copy_set(sets[0], 3, sets[1], 0, 1); /* a storage buffer into a uniform binding */
    assert_false(submit());
    assert_true(pv_gpu_context_is_fatal(ctx));
    assert_int_equal(fake_vk.descriptor_updates, 1);
@@ -857,6 +968,8 @@ int main(void)
                                          setup, teardown),
          cmocka_unit_test_setup_teardown(test_write_lacking_its_descriptors_is_refused, setup,
                                          teardown),
+         cmocka_unit_test_setup_teardown(test_write_must_fit_the_layout, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_copy_must_fit_both_layouts, setup, teardown),
          cmocka_unit_test_setup_teardown(test_held_object_outlives_unbind, setup, teardown),
          cmocka_unit_test_setup_teardown(test_get_races_unbind, setup, teardown),
          cmocka_unit_test_setup_teardown(test_memory_limit, setup_limited, teardown),

@@ -207,11 +207,13 @@ struct pv_gpu_context {
    void *fence_data;
    struct pv_render_fence_mailbox mailbox; /* PV_GPU_CONTEXT_POLL_FENCES */
 
-   pthread_mutex_t lock; /* objects, pools, attached, rings, queues */
+   pthread_mutex_t lock; /* objects, by_handle, attached, rings, queues */
    struct pv_hash objects;
-   /* Pools by host handle: allocations name their pool by host handle only, and a pool's
-    * children are linked to it when bound (values: struct pv_render_object, not owned). */
-   struct pv_hash pools;
+   /* Objects that Vulkan structs name by host handle only, indexed by it (pv_render_objects.c
+    * says which types; values: struct pv_render_object, not owned): pools, which allocations
+    * name, descriptor sets, which writes name, and the layouts and modules that pipelines and
+    * sets are checked against. */
+   struct pv_hash by_handle;
    struct pv_hash attached; /* res_ids its streams may name (values: the gpu's entries) */
    struct pv_render_ring *rings;
    struct pv_render_queue *queues[PV_GPU_MAX_TIMELINES]; /* by ring_idx */
@@ -246,18 +248,32 @@ struct pv_render_object *pv_render_object_get(struct pv_gpu_context *ctx, uint64
                                               VkObjectType type);
 /* Drops a reference; the last frees the object with its state. NULL is ignored. */
 void pv_render_object_put(struct pv_gpu_context *ctx, struct pv_render_object *obj);
-/* Per-object state that is plain bytes (what a shader module, set layout or pipeline layout
- * tells the shader interface check, pv_render_shader_interface.c). */
+/* The bound object of that type, host handle and parent (0: any), with a reference as
+ * pv_render_object_get gives; NULL if there is none. */
+struct pv_render_object *pv_render_object_get_by_handle(struct pv_gpu_context *ctx,
+                                                        VkObjectType type, uint64_t handle,
+                                                        uint64_t parent);
+/* Per-object state that is plain bytes: a shader module's code, the bindings of a set layout
+ * and of a descriptor set, a pipeline layout's descriptor keys (pv_render_shader.c,
+ * pv_render_descriptor.c). */
 struct pv_render_flat {
    size_t size;
    uint8_t bytes[];
+};
+/* A binding with descriptors, as set layouts and descriptor sets keep them (sorted by
+ * binding; pv_render_descriptor.c): writes and copies are checked against these. */
+struct pv_render_binding {
+   uint32_t binding;
+   VkDescriptorType type;
+   uint32_t count;    /* descriptors; bytes for an inline uniform block */
+   uint32_t variable; /* VARIABLE_DESCRIPTOR_COUNT: each set of the layout has a count of its own */
 };
 /* Keeps a copy of bytes with the live object id of that type (freed with it); false when out
  * of memory. An object that has its state already keeps it. */
 bool pv_render_object_set_flat(struct pv_gpu_context *ctx, uint64_t id, VkObjectType type,
                                const void *bytes, size_t size);
 /* A copy (the caller frees it) of the state of the live object of that type and host handle;
- * NULL when there is none (slow: a scan). */
+ * NULL when there is none. */
 struct pv_render_flat *pv_render_object_flat_copy(struct pv_gpu_context *ctx, VkObjectType type,
                                                   uint64_t handle);
 /* The guest id bound to a host handle of this type, 0 if none (slow: a scan). */

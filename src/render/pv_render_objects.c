@@ -24,7 +24,7 @@ static bool lookup_handle(void *data, uint64_t id, VkObjectType type, uint64_t *
 void pv_render_objects_init(struct pv_gpu_context *ctx)
 {
    pv_hash_init(&ctx->objects);
-   pv_hash_init(&ctx->pools);
+   pv_hash_init(&ctx->by_handle);
    ctx->handles.lookup = lookup_handle;
    ctx->handles.data = ctx;
 }
@@ -83,35 +83,6 @@ bool pv_render_object_set_flat(struct pv_gpu_context *ctx, uint64_t id, VkObject
    return true;
 }
 
-struct find_flat {
-   VkObjectType type;
-   uint64_t handle;
-   struct pv_render_flat *copy;
-};
-
-static void copy_flat(uint64_t key, void *value, void *data)
-{
-   struct pv_render_object *obj = value;
-   struct find_flat *find = data;
-   const struct pv_render_flat *flat = obj->data;
-   if (obj->type != find->type || obj->handle != find->handle || !flat || find->copy)
-      return;
-   find->copy = malloc(sizeof(*flat) + flat->size);
-   if (find->copy)
-      memcpy(find->copy, flat, sizeof(*flat) + flat->size);
-}
-
-struct pv_render_flat *pv_render_object_flat_copy(struct pv_gpu_context *ctx, VkObjectType type,
-                                                  uint64_t handle)
-{
-   /* Under the lock, so a destroy on another stream cannot free it mid-copy. */
-   struct find_flat find = {type, handle, NULL};
-   pthread_mutex_lock(&ctx->lock);
-   pv_hash_foreach(&ctx->objects, copy_flat, &find);
-   pthread_mutex_unlock(&ctx->lock);
-   return find.copy;
-}
-
 uint64_t pv_render_object_find_id(struct pv_gpu_context *ctx, VkObjectType type, uint64_t handle)
 {
    struct find_id find = {type, handle, 0};
@@ -138,6 +109,7 @@ static void release_object(struct pv_gpu_context *ctx, struct pv_render_object *
       free(obj->data); /* its messenger went with the host instance */
    } else if (obj->type == VK_OBJECT_TYPE_SHADER_MODULE ||
               obj->type == VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT ||
+              obj->type == VK_OBJECT_TYPE_DESCRIPTOR_SET ||
               obj->type == VK_OBJECT_TYPE_PIPELINE_LAYOUT) {
       free(obj->data); /* a struct pv_render_flat, or NULL */
    } else if (obj->type == VK_OBJECT_TYPE_QUEUE && obj->data) {
@@ -173,32 +145,77 @@ static const struct pool_family *family_of(VkObjectType type, bool as_pool)
    return NULL;
 }
 
-struct find_pool {
+struct find_handle {
    VkObjectType type;
    uint64_t handle, parent;
    struct pv_render_object *found;
 };
 
-static void match_pool(uint64_t key, void *value, void *data)
+static bool handle_matches(const struct pv_render_object *obj, VkObjectType type, uint64_t handle,
+                           uint64_t parent)
 {
-   struct pv_render_object *obj = value;
-   struct find_pool *find = data;
-   if (obj->type == find->type && obj->handle == find->handle && obj->parent == find->parent)
-      find->found = obj;
+   return obj->type == type && obj->handle == handle && (!parent || obj->parent == parent);
 }
 
-/* Under the lock. Non-dispatchable handles are unique only per device (and only per type on
- * some drivers), so the index may name another pool, or none when its insert failed: a scan
- * of the table finds the right one then. */
-static struct pv_render_object *find_pool(struct pv_gpu_context *ctx, VkObjectType type,
-                                          uint64_t handle, uint64_t parent)
+static void match_handle_and_parent(uint64_t key, void *value, void *data)
 {
-   struct pv_render_object *pool = pv_hash_lookup(&ctx->pools, handle);
-   if (pool && pool->type == type && pool->parent == parent)
-      return pool;
-   struct find_pool find = {type, handle, parent, NULL};
-   pv_hash_foreach(&ctx->objects, match_pool, &find);
+   struct find_handle *find = data;
+   (void)key;
+   if (handle_matches(value, find->type, find->handle, find->parent))
+      find->found = value;
+}
+
+static bool indexed(VkObjectType type)
+{
+   return family_of(type, true) || type == VK_OBJECT_TYPE_DESCRIPTOR_SET ||
+          type == VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT || type == VK_OBJECT_TYPE_PIPELINE_LAYOUT ||
+          type == VK_OBJECT_TYPE_SHADER_MODULE;
+}
+
+/* Under the lock: the object of an indexed type with that host handle and parent (0: any).
+ * Non-dispatchable handles are unique only per device (and only per type on some drivers),
+ * so the index may name another object, or none when its insert collided: a scan of the
+ * table finds the right one then. */
+static struct pv_render_object *find_by_handle(struct pv_gpu_context *ctx, VkObjectType type,
+                                               uint64_t handle, uint64_t parent)
+{
+   struct pv_render_object *obj = pv_hash_lookup(&ctx->by_handle, handle);
+   if (obj && handle_matches(obj, type, handle, parent))
+      return obj;
+   struct find_handle find = {type, handle, parent, NULL};
+   pv_hash_foreach(&ctx->objects, match_handle_and_parent, &find);
    return find.found;
+}
+
+struct pv_render_flat *pv_render_object_flat_copy(struct pv_gpu_context *ctx, VkObjectType type,
+                                                  uint64_t handle)
+{
+   /* Under the lock, so a destroy on another stream cannot free it mid-copy. */
+   pthread_mutex_lock(&ctx->lock);
+   struct pv_render_object *obj = find_by_handle(ctx, type, handle, 0);
+   const struct pv_render_flat *flat = obj ? obj->data : NULL;
+   struct pv_render_flat *copy = flat ? malloc(sizeof(*flat) + flat->size) : NULL;
+   if (copy)
+      memcpy(copy, flat, sizeof(*flat) + flat->size);
+   pthread_mutex_unlock(&ctx->lock);
+   return copy;
+}
+
+struct pv_render_object *pv_render_object_get_by_handle(struct pv_gpu_context *ctx,
+                                                        VkObjectType type, uint64_t handle,
+                                                        uint64_t parent)
+{
+   pthread_mutex_lock(&ctx->lock);
+   struct pv_render_object *obj = ref_locked(find_by_handle(ctx, type, handle, parent));
+   pthread_mutex_unlock(&ctx->lock);
+   return obj;
+}
+
+/* Under the lock: out of the index, if it is the one indexed under its handle. */
+static void unindex(struct pv_gpu_context *ctx, struct pv_render_object *obj)
+{
+   if (indexed(obj->type) && pv_hash_lookup(&ctx->by_handle, obj->handle) == obj)
+      pv_hash_remove(&ctx->by_handle, obj->handle);
 }
 
 /* Under the lock: takes every child of the pool out of the table. Returns them linked
@@ -210,6 +227,7 @@ static struct pv_render_object *take_children(struct pv_gpu_context *ctx,
    pool->children = NULL;
    for (struct pv_render_object *child = children; child; child = child->next) {
       pv_hash_remove(&ctx->objects, child->id);
+      unindex(ctx, child);
       child->pool = child->prev = NULL;
    }
    return children;
@@ -229,8 +247,7 @@ static struct pv_render_object *take(struct pv_gpu_context *ctx, struct pv_rende
          obj->next->prev = obj->prev;
       obj->pool = obj->prev = NULL;
    }
-   if (family_of(obj->type, true) && pv_hash_lookup(&ctx->pools, obj->handle) == obj)
-      pv_hash_remove(&ctx->pools, obj->handle);
+   unindex(ctx, obj);
    obj->next = take_children(ctx, obj);
    return obj;
 }
@@ -322,7 +339,7 @@ bool pv_render_object_commit(struct pv_gpu_context *ctx, VkObjectType type, uint
    const struct pool_family *family = pool ? family_of(type, false) : NULL;
    /* No pool when the guest destroyed it on another ring meanwhile: the object then stays
     * until its device goes. */
-   struct pv_render_object *from = family ? find_pool(ctx, family->pool, pool, parent) : NULL;
+   struct pv_render_object *from = family ? find_by_handle(ctx, family->pool, pool, parent) : NULL;
    if (from) {
       obj->pool = from;
       obj->next = from->children;
@@ -330,9 +347,9 @@ bool pv_render_object_commit(struct pv_gpu_context *ctx, VkObjectType type, uint
          from->children->prev = obj;
       from->children = obj;
    }
-   /* Fails when another pool has the handle, or out of memory: find_pool scans then. */
-   if (family_of(type, true))
-      pv_hash_insert(&ctx->pools, handle, obj);
+   /* Fails when another object has the handle, or out of memory: find_by_handle scans then. */
+   if (indexed(type))
+      pv_hash_insert(&ctx->by_handle, handle, obj);
    pthread_mutex_unlock(&ctx->lock);
    return true;
 }
@@ -514,7 +531,7 @@ void pv_render_objects_finish(struct pv_gpu_context *ctx)
    pthread_mutex_unlock(&ctx->lock);
    pv_hash_foreach(&left, release_all, ctx);
    pv_hash_finish(&left);
-   pv_hash_finish(&ctx->pools); /* empty: pools went with their devices */
+   pv_hash_finish(&ctx->by_handle); /* empty: what it indexes went with the devices */
 }
 
 void pv_render_bind(struct pv_venus_dispatch *d, VkObjectType type, uint64_t id, uint64_t handle,

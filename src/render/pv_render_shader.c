@@ -10,7 +10,8 @@
  *   are the driver's to check against the enabled features, and a bad layout gives wrong
  *   results, not a crash;
  * - each stage of a pipeline may use only descriptors its layout has: the modules' SPIR-V
- *   and the set and pipeline layouts' bindings are kept with their objects for that.
+ *   and the pipeline layouts' bindings (from the set layouts', pv_render_descriptor.c) are
+ *   kept with their objects for that.
  * A create that fails either returns VK_ERROR_UNKNOWN, logged with the reason; the context
  * goes on, as the guest only asked for a failing create. */
 #include <pthread.h>
@@ -29,8 +30,6 @@ static void (*create_compute_pipelines_next)(struct pv_venus_dispatch *d,
                                              struct pv_cmd_vkCreateComputePipelines *args);
 static void (*create_graphics_pipelines_next)(struct pv_venus_dispatch *d,
                                               struct pv_cmd_vkCreateGraphicsPipelines *args);
-static void (*create_set_layout_next)(struct pv_venus_dispatch *d,
-                                      struct pv_cmd_vkCreateDescriptorSetLayout *args);
 static void (*create_pipeline_layout_next)(struct pv_venus_dispatch *d,
                                            struct pv_cmd_vkCreatePipelineLayout *args);
 
@@ -151,28 +150,6 @@ static void create_shader_module(struct pv_venus_dispatch *d,
       pv_cs_fail(d->reader, "vkCreateShaderModule: out of memory");
 }
 
-static void create_set_layout(struct pv_venus_dispatch *d,
-                              struct pv_cmd_vkCreateDescriptorSetLayout *args)
-{
-   uint64_t id = args->pSetLayout ? (uint64_t)(uintptr_t)*args->pSetLayout : 0;
-   create_set_layout_next(d, args);
-   const VkDescriptorSetLayoutCreateInfo *info = args->pCreateInfo;
-   if (args->ret != VK_SUCCESS || !info)
-      return;
-   /* The bindings a shader may use: those with descriptors. */
-   uint32_t *bindings = malloc((info->bindingCount + 1) * sizeof(*bindings));
-   size_t count = 0;
-   for (uint32_t i = 0; bindings && info->pBindings && i < info->bindingCount; i++) {
-      if (info->pBindings[i].descriptorCount)
-         bindings[count++] = info->pBindings[i].binding;
-   }
-   if (!bindings ||
-       !pv_render_object_set_flat(pv_render_ctx(d), id, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT,
-                                  bindings, count * sizeof(*bindings)))
-      pv_cs_fail(d->reader, "vkCreateDescriptorSetLayout: out of memory");
-   free(bindings);
-}
-
 static void create_pipeline_layout(struct pv_venus_dispatch *d,
                                    struct pv_cmd_vkCreatePipelineLayout *args)
 {
@@ -189,11 +166,13 @@ static void create_pipeline_layout(struct pv_venus_dispatch *d,
    for (uint32_t set = 0; ok && info->pSetLayouts && set < info->setLayoutCount; set++) {
       struct pv_render_flat *layout = pv_render_object_flat_copy(
             ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, (uint64_t)info->pSetLayouts[set]);
-      size_t n = layout ? layout->size / 4 : 0;
+      const struct pv_render_binding *bindings =
+            layout ? (const struct pv_render_binding *)layout->bytes : NULL;
+      size_t n = layout ? layout->size / sizeof(*bindings) : 0;
       uint64_t *grown = n ? realloc(keys, (count + n) * sizeof(*keys)) : keys;
       ok = !n || grown;
       for (size_t i = 0; ok && i < n; i++)
-         grown[count + i] = pv_spirv_descriptor_key(set, ((const uint32_t *)layout->bytes)[i]);
+         grown[count + i] = pv_spirv_descriptor_key(set, bindings[i].binding);
       if (ok) {
          keys = grown;
          count += n;
@@ -242,8 +221,6 @@ void pv_render_shader_init_dispatch(struct pv_venus_handlers *h)
    h->vkCreateComputePipelines = create_compute_pipelines;
    create_graphics_pipelines_next = h->vkCreateGraphicsPipelines;
    h->vkCreateGraphicsPipelines = create_graphics_pipelines;
-   create_set_layout_next = h->vkCreateDescriptorSetLayout;
-   h->vkCreateDescriptorSetLayout = create_set_layout;
    create_pipeline_layout_next = h->vkCreatePipelineLayout;
    h->vkCreatePipelineLayout = create_pipeline_layout;
 }
