@@ -155,6 +155,30 @@ static VKAPI_ATTR VkResult VKAPI_CALL reset_descriptor_pool(VkDevice device, VkD
    return VK_SUCCESS;
 }
 
+static VKAPI_ATTR VkResult VKAPI_CALL create_pipeline_layout(VkDevice device,
+                                                             const VkPipelineLayoutCreateInfo *info,
+                                                             const VkAllocationCallbacks *a,
+                                                             VkPipelineLayout *layout)
+{
+   *layout = (VkPipelineLayout)make(VK_OBJECT_TYPE_PIPELINE_LAYOUT, NULL);
+   return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL destroy_pipeline_layout(VkDevice device, VkPipelineLayout layout,
+                                                          const VkAllocationCallbacks *a)
+{
+   drop(layout, VK_OBJECT_TYPE_PIPELINE_LAYOUT, NULL);
+}
+
+static VKAPI_ATTR void VKAPI_CALL push_descriptor_set(VkCommandBuffer command_buffer,
+                                                      VkPipelineBindPoint bind_point,
+                                                      VkPipelineLayout layout, uint32_t set,
+                                                      uint32_t write_count,
+                                                      const VkWriteDescriptorSet *writes)
+{
+   fake_vk.descriptor_updates++;
+}
+
 static VKAPI_ATTR void VKAPI_CALL update_descriptor_sets(VkDevice device, uint32_t write_count,
                                                          const VkWriteDescriptorSet *writes,
                                                          uint32_t copy_count,
@@ -294,6 +318,9 @@ void fake_vk_table(struct pv_vk_table *t)
          .vkAllocateDescriptorSets = allocate_descriptor_sets,
          .vkFreeDescriptorSets = free_descriptor_sets,
          .vkUpdateDescriptorSets = update_descriptor_sets,
+         .vkCreatePipelineLayout = create_pipeline_layout,
+         .vkDestroyPipelineLayout = destroy_pipeline_layout,
+         .vkCmdPushDescriptorSet = push_descriptor_set,
          .vkCreateCommandPool = create_command_pool,
          .vkDestroyCommandPool = destroy_command_pool,
          .vkResetCommandPool = reset_command_pool,

@@ -21,7 +21,8 @@ struct fake_vk_state {
    int query_result_calls;
    bool query_wait_seen;   /* a call asked the driver to block (VK_QUERY_RESULT_WAIT_BIT) */
    int memory_allocations; /* vkAllocateMemory calls that reached the driver */
-   int descriptor_updates; /* vkUpdateDescriptorSets calls that reached the driver */
+   int descriptor_updates; /* vkUpdateDescriptorSets and vkCmdPushDescriptorSet calls that
+                            * reached the driver */
 };
 
 extern struct fake_vk_state fake_vk;

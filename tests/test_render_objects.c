@@ -17,12 +17,13 @@
 #include "render/pv_render.h"
 
 /* Guest ids the tests use; sets and command buffers take theirs from 1000 up. */
-#define DEVICE_ID     3
-#define LAYOUT_ID     10
-#define POOL_ID       11
-#define POOL2_ID      12
-#define FENCE_ID      13
-#define QUERY_POOL_ID 14
+#define DEVICE_ID          3
+#define LAYOUT_ID          10
+#define POOL_ID            11
+#define POOL2_ID           12
+#define FENCE_ID           13
+#define QUERY_POOL_ID      14
+#define PIPELINE_LAYOUT_ID 15
 
 /* --- building commands ------------------------------------------------------------------- */
 
@@ -184,12 +185,11 @@ static void update_set_without_buffer_infos(uint64_t set, uint32_t count)
    put_u64(0); /* no copies */
 }
 
-/* One write of count buffers of type to (binding, element) of set, each buffer info there. */
-static void update_set(uint64_t set, uint32_t binding, uint32_t element, uint32_t count,
-                       VkDescriptorType type)
+/* An array of one write of count buffers of type to (binding, element) of set, each buffer
+ * info there. */
+static void put_buffer_write(uint64_t set, uint32_t binding, uint32_t element, uint32_t count,
+                             VkDescriptorType type)
 {
-   put_command(79, "vkUpdateDescriptorSets");
-   put_u64(DEVICE_ID);
    put_u32(1);
    put_u64(1);
    put_struct(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
@@ -206,8 +206,46 @@ static void update_set(uint64_t set, uint32_t binding, uint32_t element, uint32_
       put_u64(VK_WHOLE_SIZE);
    }
    put_u64(0); /* pTexelBufferView */
+}
+
+static void update_set(uint64_t set, uint32_t binding, uint32_t element, uint32_t count,
+                       VkDescriptorType type)
+{
+   put_command(79, "vkUpdateDescriptorSets");
+   put_u64(DEVICE_ID);
+   put_buffer_write(set, binding, element, count, type);
    put_u32(0);
    put_u64(0); /* no copies */
+}
+
+/* A pipeline layout of two sets, each of the tests' set layout. */
+static void create_pipeline_layout(uint64_t id)
+{
+   put_command(68, "vkCreatePipelineLayout");
+   put_u64(DEVICE_ID);
+   put_u64(1);
+   put_struct(VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO);
+   put_u32(0); /* flags */
+   put_u32(2);
+   put_u64(2);
+   put_u64(LAYOUT_ID);
+   put_u64(LAYOUT_ID);
+   put_u32(0); /* no push constant ranges */
+   put_u64(0);
+   put_u64(0);
+   put_u64(1);
+   put_u64(id);
+}
+
+static void push_set(uint64_t command_buffer, uint64_t layout, uint32_t set, uint32_t binding,
+                     uint32_t count, VkDescriptorType type)
+{
+   put_command(249, "vkCmdPushDescriptorSetKHR");
+   put_u64(command_buffer);
+   put_u32(VK_PIPELINE_BIND_POINT_COMPUTE);
+   put_u64(layout);
+   put_u32(set);
+   put_buffer_write(0, binding, 0, count, type); /* a push names no set */
 }
 
 static void copy_set(uint64_t src, uint32_t src_binding, uint64_t dst, uint32_t dst_binding,
@@ -612,6 +650,22 @@ static void test_copy_must_fit_both_layouts(void **state)
    assert_int_equal(fake_vk.descriptor_updates, 1);
 }
 
+/* A push descriptor must fit the set layout its pipeline layout has at that set. */
+static void test_push_must_fit_the_pipeline_layout(void **state)
+{
+   const uint64_t command_buffer = 1000;
+   create_pipeline_layout(PIPELINE_LAYOUT_ID);
+   create_command_pool(POOL_ID);
+   allocate_command_buffers(POOL_ID, &command_buffer, 1);
+   push_set(command_buffer, PIPELINE_LAYOUT_ID, 1, 0, 3, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER);
+   assert_true(submit());
+   assert_int_equal(fake_vk.descriptor_updates, 1);
+   push_set(command_buffer, PIPELINE_LAYOUT_ID, 1, 3, 2, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER);
+   assert_false(submit());
+   assert_true(pv_gpu_context_is_fatal(ctx));
+   assert_int_equal(fake_vk.descriptor_updates, 1);
+}
+
 /* Freed sets go one by one; destroying the pool takes the rest, and only its own. */
 static void test_free_and_destroy_descriptor_pool(void **state)
 {
@@ -970,6 +1024,7 @@ int main(void)
                                          teardown),
          cmocka_unit_test_setup_teardown(test_write_must_fit_the_layout, setup, teardown),
          cmocka_unit_test_setup_teardown(test_copy_must_fit_both_layouts, setup, teardown),
+         cmocka_unit_test_setup_teardown(test_push_must_fit_the_pipeline_layout, setup, teardown),
          cmocka_unit_test_setup_teardown(test_held_object_outlives_unbind, setup, teardown),
          cmocka_unit_test_setup_teardown(test_get_races_unbind, setup, teardown),
          cmocka_unit_test_setup_teardown(test_memory_limit, setup_limited, teardown),

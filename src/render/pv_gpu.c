@@ -22,6 +22,7 @@ static void init_handlers(struct pv_venus_handlers *h)
    pv_render_wait_init_dispatch(h);
    pv_render_shader_init_dispatch(h);
    pv_render_descriptor_init_dispatch(h);
+   pv_render_pass_init_dispatch(h);
    pv_render_trace_init_dispatch(h);
 }
 

@@ -253,21 +253,27 @@ void pv_render_object_put(struct pv_gpu_context *ctx, struct pv_render_object *o
 struct pv_render_object *pv_render_object_get_by_handle(struct pv_gpu_context *ctx,
                                                         VkObjectType type, uint64_t handle,
                                                         uint64_t parent);
-/* Per-object state that is plain bytes: a shader module's code, the bindings of a set layout
- * and of a descriptor set, a pipeline layout's descriptor keys (pv_render_shader.c,
- * pv_render_descriptor.c). */
+/* Per-object state that is plain bytes: a shader module's code, the bindings of a set layout,
+ * a descriptor set and a pipeline layout, a framebuffer's size (pv_render_shader.c,
+ * pv_render_descriptor.c, pv_render_pass.c). */
 struct pv_render_flat {
    size_t size;
    uint8_t bytes[];
 };
-/* A binding with descriptors, as set layouts and descriptor sets keep them (sorted by
- * binding; pv_render_descriptor.c): writes and copies are checked against these. */
+/* A binding with descriptors, as set layouts, descriptor sets and pipeline layouts keep them
+ * (sorted by set, then binding; pv_render_descriptor.c): writes, copies and pipeline stages
+ * are checked against these. */
 struct pv_render_binding {
+   uint32_t set; /* in a pipeline layout, the set's index; else 0 */
    uint32_t binding;
    VkDescriptorType type;
    uint32_t count;    /* descriptors; bytes for an inline uniform block */
    uint32_t variable; /* VARIABLE_DESCRIPTOR_COUNT: each set of the layout has a count of its own */
 };
+/* The binding (set, binding) of a sorted array of count, NULL if it has none. */
+const struct pv_render_binding *pv_render_find_binding(const struct pv_render_binding *bindings,
+                                                       size_t count, uint32_t set,
+                                                       uint32_t binding);
 /* Keeps a copy of bytes with the live object id of that type (freed with it); false when out
  * of memory. An object that has its state already keeps it. */
 bool pv_render_object_set_flat(struct pv_gpu_context *ctx, uint64_t id, VkObjectType type,
@@ -379,6 +385,7 @@ void pv_render_wait_init_dispatch(struct pv_venus_handlers *h);
 /* After the forwarders: wraps the creates that take guest SPIR-V (pv_render_shader.c). */
 void pv_render_shader_init_dispatch(struct pv_venus_handlers *h);
 void pv_render_descriptor_init_dispatch(struct pv_venus_handlers *h);
+void pv_render_pass_init_dispatch(struct pv_venus_handlers *h);
 
 /* --- shaders (pv_render_shader.c) --- */
 /* Whether the Khronos validator accepts the guest's SPIR-V (size in bytes); why not is

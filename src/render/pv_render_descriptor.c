@@ -8,9 +8,9 @@
  *   the elements within it and the bindings it rolls over into (VUID-VkWriteDescriptorSet-
  *   dstArrayElement-00321, VUID-VkCopyDescriptorSet-srcArrayElement-00346/-dstArrayElement-
  *   00347). Each set layout keeps its bindings, and each set a copy with its own variable
- *   count; sets are found by host handle through the object table's index.
- * One that does not fails the stream (the commands have no result to answer with). Push
- * descriptors are not checked against their layout: their set is the pipeline layout's. */
+ *   count; sets are found by host handle through the object table's index. A push
+ *   descriptor is checked against the set layout its pipeline layout has at that set.
+ * One that does not fails the stream (the commands have no result to answer with). */
 #include <stdlib.h>
 
 #include "render/pv_render.h"
@@ -27,15 +27,16 @@ static void (*allocate_sets_next)(struct pv_venus_dispatch *d,
 static int by_binding(const void *a, const void *b)
 {
    const struct pv_render_binding *x = a, *y = b;
+   if (x->set != y->set)
+      return x->set > y->set ? 1 : -1;
    return (x->binding > y->binding) - (x->binding < y->binding);
 }
 
-static const struct pv_render_binding *find_binding(const struct pv_render_flat *bindings,
-                                                    uint32_t binding)
+const struct pv_render_binding *pv_render_find_binding(const struct pv_render_binding *bindings,
+                                                       size_t count, uint32_t set, uint32_t binding)
 {
-   const struct pv_render_binding key = {.binding = binding};
-   size_t count = bindings->size / sizeof(key);
-   return count ? bsearch(&key, bindings->bytes, count, sizeof(key), by_binding) : NULL;
+   const struct pv_render_binding key = {.set = set, .binding = binding};
+   return count ? bsearch(&key, bindings, count, sizeof(key), by_binding) : NULL;
 }
 
 /* The bindings with descriptors, sorted; a binding number twice is refused (VUID-
@@ -58,7 +59,7 @@ static struct pv_render_binding *layout_bindings(struct pv_venus_dispatch *d,
       const VkDescriptorSetLayoutBinding *b = &info->pBindings[i];
       if (b->descriptorCount)
          bindings[n++] = (struct pv_render_binding){
-               b->binding, b->descriptorType, b->descriptorCount,
+               0, b->binding, b->descriptorType, b->descriptorCount,
                flags && (flags->pBindingFlags[i] &
                          VK_DESCRIPTOR_BINDING_VARIABLE_DESCRIPTOR_COUNT_BIT)};
    }
@@ -132,16 +133,16 @@ static void allocate_sets(struct pv_venus_dispatch *d, struct pv_cmd_vkAllocateD
    }
 }
 
-/* NULL if count descriptors from element on of binding b fit it and the bindings after it
- * (of the same type: an update rolls over into the next binding that has descriptors; an
- * inline uniform block does not roll over), else what does not fit. */
-static const char *range_fault(const struct pv_render_flat *set, const struct pv_render_binding *b,
-                               uint32_t element, uint32_t count)
+/* NULL if count descriptors from element on of binding b fit it and the bindings after it up
+ * to end (of the same type: an update rolls over into the next binding that has descriptors;
+ * an inline uniform block does not roll over), else what does not fit. */
+static const char *range_fault(const struct pv_render_binding *b,
+                               const struct pv_render_binding *end, uint32_t element,
+                               uint32_t count)
 {
    if (element >= b->count)
       return "its first element is beyond its binding";
    uint64_t room = b->count - element;
-   const struct pv_render_binding *end = (const struct pv_render_binding *)(set->bytes + set->size);
    for (const struct pv_render_binding *next = b + 1;
         room < count && next < end && next->type == b->type &&
         b->type != VK_DESCRIPTOR_TYPE_INLINE_UNIFORM_BLOCK;
@@ -152,38 +153,40 @@ static const char *range_fault(const struct pv_render_flat *set, const struct pv
                 : NULL;
 }
 
-/* The bindings a live set of this device keeps, held until the caller puts it back. */
-static struct pv_render_object *set_of(struct pv_venus_dispatch *d, VkDevice device,
-                                       VkDescriptorSet set)
+/* NULL if the update of count descriptors at (binding, element) of the bindings fits them,
+ * with type (NULL from a copy's source: any) its binding's, else what is wrong. *type_out: the
+ * binding's. */
+static const char *bindings_fault(const struct pv_render_binding *bindings, size_t n, uint32_t set,
+                                  uint32_t binding, uint32_t element, uint32_t count,
+                                  const VkDescriptorType *type, VkDescriptorType *type_out)
 {
-   struct pv_render_object *obj = pv_render_object_get_by_handle(
-         pv_render_ctx(d), VK_OBJECT_TYPE_DESCRIPTOR_SET, (uint64_t)set, (uint64_t)device);
-   if (obj && obj->data)
-      return obj;
-   pv_render_object_put(pv_render_ctx(d), obj);
-   return NULL;
+   const struct pv_render_binding *b = pv_render_find_binding(bindings, n, set, binding);
+   if (!b)
+      return "its set's layout has no descriptors at that binding";
+   if (type_out)
+      *type_out = b->type;
+   if (type && *type != b->type && b->type != VK_DESCRIPTOR_TYPE_MUTABLE_EXT)
+      return "its descriptor type is not its binding's";
+   const struct pv_render_binding *end = b + 1;
+   while (end < bindings + n && end->set == set)
+      end++;
+   return range_fault(b, end, element, count);
 }
 
-/* NULL if the update of count descriptors at (binding, element) of set fits it, with type
- * (0 from a copy's source: any) its binding's, else what is wrong. *type_out: the binding's. */
+/* As bindings_fault, for a live set of this device. */
 static const char *update_fault(struct pv_venus_dispatch *d, VkDevice device, VkDescriptorSet set,
                                 uint32_t binding, uint32_t element, uint32_t count,
                                 const VkDescriptorType *type, VkDescriptorType *type_out)
 {
-   struct pv_render_object *obj = set_of(d, device, set);
-   if (!obj)
-      return "its set has no recorded bindings";
-   const struct pv_render_binding *b = find_binding(obj->data, binding);
-   const char *fault = NULL;
-   if (!b)
-      fault = "its set's layout has no descriptors at that binding";
-   else if (type && *type != b->type && b->type != VK_DESCRIPTOR_TYPE_MUTABLE_EXT)
-      fault = "its descriptor type is not its binding's";
-   else
-      fault = range_fault(obj->data, b, element, count);
-   if (b && type_out)
-      *type_out = b->type;
-   pv_render_object_put(pv_render_ctx(d), obj);
+   struct pv_gpu_context *ctx = pv_render_ctx(d);
+   struct pv_render_object *obj = pv_render_object_get_by_handle(ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET,
+                                                                 (uint64_t)set, (uint64_t)device);
+   const struct pv_render_flat *bindings = obj ? obj->data : NULL;
+   const char *fault = bindings ? bindings_fault((const struct pv_render_binding *)bindings->bytes,
+                                                 bindings->size / sizeof(struct pv_render_binding),
+                                                 0, binding, element, count, type, type_out)
+                                : "its set has no recorded bindings";
+   pv_render_object_put(ctx, obj);
    return fault;
 }
 
@@ -275,9 +278,33 @@ static void update_sets(struct pv_venus_dispatch *d, struct pv_cmd_vkUpdateDescr
       update_sets_next(d, args);
 }
 
+/* Push descriptors update the set of the pipeline layout's set layout at that index. */
+static bool pushes_fit(struct pv_venus_dispatch *d,
+                       const struct pv_cmd_vkCmdPushDescriptorSet *args)
+{
+   struct pv_gpu_context *ctx = pv_render_ctx(d);
+   struct pv_render_object *layout =
+         pv_render_object_get(ctx, args->layout_id, VK_OBJECT_TYPE_PIPELINE_LAYOUT);
+   const struct pv_render_flat *bindings = layout ? layout->data : NULL;
+   const char *fault = bindings ? NULL : "its pipeline layout has no recorded bindings";
+   uint32_t i = 0;
+   for (; !fault && i < args->descriptorWriteCount; i++) {
+      const VkWriteDescriptorSet *w = &args->pDescriptorWrites[i];
+      if (w->descriptorCount)
+         fault = bindings_fault((const struct pv_render_binding *)bindings->bytes,
+                                bindings->size / sizeof(struct pv_render_binding), args->set,
+                                w->dstBinding, w->dstArrayElement, w->descriptorCount,
+                                &w->descriptorType, NULL);
+   }
+   pv_render_object_put(ctx, layout);
+   return !fault ||
+          pv_cs_fail(d->reader, "push of set %u, write %u: %s", args->set, i ? i - 1 : 0, fault);
+}
+
 static void push_set(struct pv_venus_dispatch *d, struct pv_cmd_vkCmdPushDescriptorSet *args)
 {
-   if (writes_complete(d, args->descriptorWriteCount, args->pDescriptorWrites))
+   if (writes_complete(d, args->descriptorWriteCount, args->pDescriptorWrites) &&
+       pushes_fit(d, args))
       push_set_next(d, args);
 }
 

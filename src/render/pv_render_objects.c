@@ -110,7 +110,8 @@ static void release_object(struct pv_gpu_context *ctx, struct pv_render_object *
    } else if (obj->type == VK_OBJECT_TYPE_SHADER_MODULE ||
               obj->type == VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT ||
               obj->type == VK_OBJECT_TYPE_DESCRIPTOR_SET ||
-              obj->type == VK_OBJECT_TYPE_PIPELINE_LAYOUT) {
+              obj->type == VK_OBJECT_TYPE_PIPELINE_LAYOUT ||
+              obj->type == VK_OBJECT_TYPE_FRAMEBUFFER) {
       free(obj->data); /* a struct pv_render_flat, or NULL */
    } else if (obj->type == VK_OBJECT_TYPE_QUEUE && obj->data) {
       struct pv_render_queue *queue = obj->data;
@@ -169,7 +170,7 @@ static bool indexed(VkObjectType type)
 {
    return family_of(type, true) || type == VK_OBJECT_TYPE_DESCRIPTOR_SET ||
           type == VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT || type == VK_OBJECT_TYPE_PIPELINE_LAYOUT ||
-          type == VK_OBJECT_TYPE_SHADER_MODULE;
+          type == VK_OBJECT_TYPE_SHADER_MODULE || type == VK_OBJECT_TYPE_FRAMEBUFFER;
 }
 
 /* Under the lock: the object of an indexed type with that host handle and parent (0: any).

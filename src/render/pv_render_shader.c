@@ -70,15 +70,6 @@ static bool module_valid(struct pv_venus_dispatch *d, const VkShaderModuleCreate
    return !info || pv_render_spirv_valid(pv_render_ctx(d)->name, info->pCode, info->codeSize);
 }
 
-static bool has_key(const uint64_t *keys, size_t count, uint64_t key)
-{
-   for (size_t i = 0; i < count; i++) {
-      if (keys[i] == key)
-         return true;
-   }
-   return false;
-}
-
 /* The stage uses only descriptors the layout has. Unknown module or layout (none given, as
  * pipeline libraries may): nothing to check against, the driver decides. */
 static bool stage_fits_layout(struct pv_venus_dispatch *d,
@@ -107,7 +98,9 @@ static bool stage_fits_layout(struct pv_venus_dispatch *d,
          fits = false;
       }
       for (size_t i = 0; fits && i < count; i++) {
-         if (!has_key((const uint64_t *)bindings->bytes, bindings->size / 8, used[i])) {
+         if (!pv_render_find_binding((const struct pv_render_binding *)bindings->bytes,
+                                     bindings->size / sizeof(struct pv_render_binding),
+                                     (uint32_t)(used[i] >> 32), (uint32_t)used[i])) {
             pv_warn("%s: pipeline refused: its shader uses set %u binding %u, which its "
                     "layout lacks",
                     ctx->name, (unsigned)(used[i] >> 32), (unsigned)used[i]);
@@ -158,31 +151,31 @@ static void create_pipeline_layout(struct pv_venus_dispatch *d,
    const VkPipelineLayoutCreateInfo *info = args->pCreateInfo;
    if (args->ret != VK_SUCCESS || !info)
       return;
-   /* Copied now: the guest may destroy the set layouts before creating pipelines. */
+   /* Copied now: the guest may destroy the set layouts before creating pipelines. Each set's
+    * bindings in set order, so the whole stays sorted by set, then binding. */
    struct pv_gpu_context *ctx = pv_render_ctx(d);
-   uint64_t *keys = NULL;
+   struct pv_render_binding *all = NULL;
    size_t count = 0;
    bool ok = true;
    for (uint32_t set = 0; ok && info->pSetLayouts && set < info->setLayoutCount; set++) {
       struct pv_render_flat *layout = pv_render_object_flat_copy(
             ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, (uint64_t)info->pSetLayouts[set]);
-      const struct pv_render_binding *bindings =
-            layout ? (const struct pv_render_binding *)layout->bytes : NULL;
-      size_t n = layout ? layout->size / sizeof(*bindings) : 0;
-      uint64_t *grown = n ? realloc(keys, (count + n) * sizeof(*keys)) : keys;
+      size_t n = layout ? layout->size / sizeof(*all) : 0;
+      struct pv_render_binding *grown = n ? realloc(all, (count + n) * sizeof(*all)) : all;
       ok = !n || grown;
-      for (size_t i = 0; ok && i < n; i++)
-         grown[count + i] = pv_spirv_descriptor_key(set, bindings[i].binding);
-      if (ok) {
-         keys = grown;
+      if (ok && n) {
+         memcpy(grown + count, layout->bytes, n * sizeof(*all));
+         for (size_t i = 0; i < n; i++)
+            grown[count + i].set = set;
+         all = grown;
          count += n;
       }
       free(layout);
    }
-   if (!ok || !pv_render_object_set_flat(ctx, id, VK_OBJECT_TYPE_PIPELINE_LAYOUT, keys,
-                                         count * sizeof(*keys)))
+   if (!ok || !pv_render_object_set_flat(ctx, id, VK_OBJECT_TYPE_PIPELINE_LAYOUT, all,
+                                         count * sizeof(*all)))
       pv_cs_fail(d->reader, "vkCreatePipelineLayout: out of memory");
-   free(keys);
+   free(all);
 }
 
 static void create_compute_pipelines(struct pv_venus_dispatch *d,
