@@ -29,8 +29,8 @@ run: build
 test: deps
 	@scripts/run-tests.sh $(BUILD) $(SANITIZE_BUILD)
 
-# One server, eight guests and a hostile client for 50 rounds (tests/e2e/stress.py); not in
-# `make test` while the lavapipe crash it found stays open (docs/security.md).
+# One server, eight guests and a hostile client for 50 rounds (tests/e2e/stress.py), alone;
+# `make test` runs it too.
 test-stress: build
 	meson test -C $(BUILD) --print-errorlogs --suite stress
 

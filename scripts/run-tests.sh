@@ -19,23 +19,23 @@ count() { # count <meson build dir>: adds that dir's test results to the totals
    passed=$((passed + p)) failed=$((failed + f))
 }
 
-run_suite() { # run_suite <dir> <setup args...>
-   local dir=$1; shift
+run_suite() { # run_suite <dir> <meson test args> <setup args...>
+   local dir=$1 test_args=$2; shift 2
    [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || {
       cat "$dir.setup.log"; failed=$((failed + 1)); return; }
    if ! ninja -C "$dir"; then failed=$((failed + 1)); return; fi
    rm -f "$dir/meson-logs/testlog.json"
-   # The stress suite is left out until the crash it found is guarded (docs/security.md);
-   # make test-stress runs it.
-   meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
-      --no-suite stress
+   # shellcheck disable=SC2086 # test_args is a list of words
+   meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3 $test_args
    count "$dir"
 }
 
 echo "== plain build"
-run_suite "$plain"
+run_suite "$plain" ""
 echo "== ASan/UBSan build"
-ASAN_OPTIONS=detect_leaks=1 run_suite "$sanitize" -Db_sanitize=address,undefined -Db_lundef=false
+# The stress test (minutes of GPU programs in a loop) runs once, against the plain build.
+ASAN_OPTIONS=detect_leaks=1 run_suite "$sanitize" "--no-suite stress" \
+   -Db_sanitize=address,undefined -Db_lundef=false
 echo "== ThreadSanitizer: the GPU programs as guests of a TSan server"
 tsan=build-tsan
 if { [ -f "$tsan/build.ninja" ] ||
