@@ -17,7 +17,7 @@
 
 struct process_cpu {
    int pid;
-   uint64_t own_ns;    /* its live threads */
+   uint64_t own_ns;    /* its threads, live (exact) and ended (in clock ticks) */
    uint64_t reaped_ns; /* children it reaped, whole lives (stat's cutime + cstime) */
 };
 
@@ -34,11 +34,17 @@ static uint64_t process_cpu_ns(void)
    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ppid and the whole-life CPU of the children pid reaped, from /proc/PID/stat. */
-static bool read_stat(int pid, int *ppid, uint64_t *reaped_ns)
+static uint64_t tick_ns(void)
 {
-   char path[64], buf[1024];
-   snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+   return 1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK);
+}
+
+/* From a /proc stat file (a process's, or one thread's under task/): ppid, the CPU its
+ * threads ran, ended ones included (utime + stime, in ticks), and the whole-life CPU of the
+ * children it reaped. */
+static bool read_stat_file(const char *path, int *ppid, uint64_t *ran_ns, uint64_t *reaped_ns)
+{
+   char buf[1024];
    FILE *f = fopen(path, "r");
    if (!f)
       return false;
@@ -47,26 +53,36 @@ static bool read_stat(int pid, int *ppid, uint64_t *reaped_ns)
    buf[n] = 0;
    /* The command name may hold spaces and parentheses: the fields start after the last ')'. */
    const char *fields = strrchr(buf, ')');
-   unsigned long long cutime = 0, cstime = 0;
+   unsigned long long utime = 0, stime = 0, cutime = 0, cstime = 0;
    if (!fields ||
-       sscanf(fields + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %llu %llu", ppid,
-              &cutime, &cstime) != 3)
+       sscanf(fields + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", ppid,
+              &utime, &stime, &cutime, &cstime) != 5)
       return false;
-   *reaped_ns = (cutime + cstime) * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+   *ran_ns = (utime + stime) * tick_ns();
+   *reaped_ns = (cutime + cstime) * tick_ns();
    return true;
+}
+
+static bool read_stat(int pid, int *ppid, uint64_t *ran_ns, uint64_t *reaped_ns)
+{
+   char path[64];
+   snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+   return read_stat_file(path, ppid, ran_ns, reaped_ns);
 }
 
 static int parent_of(int pid)
 {
    int ppid = -1;
-   uint64_t ignored;
-   return read_stat(pid, &ppid, &ignored) ? ppid : -1;
+   uint64_t ran, reaped;
+   return read_stat(pid, &ppid, &ran, &reaped) ? ppid : -1;
 }
 
-/* The nanoseconds every thread of pid has run (schedstat's first field is exact, where
- * stat's utime and stime count 10 ms ticks). */
-static uint64_t threads_cpu_ns(int pid)
+/* The nanoseconds the threads of pid have run: the live ones exactly (schedstat's first
+ * field, where stat's utime and stime count 10 ms ticks), plus, in ticks, those that ended (a
+ * worker's thread per connection), which are in the process's ran_ns but no task's. */
+static uint64_t threads_cpu_ns(int pid, uint64_t ran_ns)
 {
+   uint64_t live_ticks_ns = 0;
    char path[64];
    snprintf(path, sizeof(path), "/proc/%d/task", pid);
    DIR *dir = opendir(path);
@@ -82,10 +98,15 @@ static uint64_t threads_cpu_ns(int pid)
          total += ns;
       if (f)
          fclose(f);
+      snprintf(stat_path, sizeof(stat_path), "/proc/%d/task/%d/stat", pid, atoi(e->d_name));
+      int ppid;
+      uint64_t ran, reaped;
+      if (read_stat_file(stat_path, &ppid, &ran, &reaped))
+         live_ticks_ns += ran;
    }
    if (dir)
       closedir(dir);
-   return total;
+   return total + (ran_ns > live_ticks_ns ? ran_ns - live_ticks_ns : 0);
 }
 
 static bool descends_from(int pid, int root)
@@ -110,9 +131,10 @@ static bool snapshot(struct process_cpu *procs, size_t *count)
    for (struct dirent *e; (e = readdir(proc)) && *count < PV_CPU_MAX_PROCESSES;) {
       int pid = atoi(e->d_name), ppid;
       struct process_cpu *p = &procs[*count];
-      if (pid > 1 && descends_from(pid, root) && read_stat(pid, &ppid, &p->reaped_ns)) {
+      uint64_t ran;
+      if (pid > 1 && descends_from(pid, root) && read_stat(pid, &ppid, &ran, &p->reaped_ns)) {
          p->pid = pid;
-         p->own_ns = threads_cpu_ns(pid);
+         p->own_ns = threads_cpu_ns(pid, ran);
          (*count)++;
       }
    }
@@ -129,8 +151,7 @@ void pv_wl_cpu_begin(struct pv_cpu_time *cpu)
 
 /* What the tree ran inside the window: each live process's growth (all of it for one that
  * started inside), plus the children reaped inside, whole lives (a guest's worker that
- * came from a ready pool brings its warm-up, which is that guest's cost). A thread that
- * ended inside the window takes its time with it: that understates, never overstates. */
+ * came from a ready pool brings its warm-up, which is that guest's cost). */
 void pv_wl_cpu_end(struct pv_cpu_time *cpu)
 {
    cpu->guest_ns = process_cpu_ns() - cpu->guest_ns;

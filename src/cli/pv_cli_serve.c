@@ -24,7 +24,7 @@ static const char usage[] =
       "                  holds its memory while it waits: on lavapipe an RSS of about 55 MiB,\n"
       "                  13 MiB of it its own and the rest shared libraries\n"
       "  --no-fork       serve clients in this process (debugging) instead of one worker\n"
-      "                  process per client; no ready workers then\n"
+      "                  process per guest process; no ready workers then\n"
       "  --no-sandbox    run workers without their seccomp filter (debugging; PV_SANDBOX=learn\n"
       "                  logs what the filter would refuse and lets it fail instead)\n"
       "  --stats         log each context's objects and memory when its client leaves\n"

@@ -27,7 +27,9 @@
  * - syncs: 1M live sync objects (24 MiB), the cap vtest always had.
  * - waits: 256 pending SYNC_WAITs; each holds a pipe fd, and a worker's usual soft fd limit is
  *   1024 (Mesa 25 sends none).
- * - connections: 64 at once; each is a worker process (on lavapipe 55 MiB RSS idle). */
+ * - connections: 64 at once, half of them at most from one guest process (whose worker takes
+ *   them as fast as they come); each guest process is a worker process (on lavapipe 55 MiB
+ *   RSS idle). */
 const struct pv_limit_info pv_limit_infos[PV_LIMIT_COUNT] = {
       [PV_LIMIT_MEMORY] = {"memory", "bytes of live device memory per guest", 64 * GIB, true},
       [PV_LIMIT_OBJECTS] = {"objects", "live Vulkan objects per guest", 1u << 20, false},

@@ -1,8 +1,10 @@
-/* Whole-message I/O on stream sockets, with an fd passed alongside (SCM_RIGHTS). */
+/* Whole-message I/O on stream sockets, with an fd passed alongside (SCM_RIGHTS), and the
+ * process at a socket's other end. */
 #include "util/pv_socket.h"
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -86,5 +88,31 @@ bool pv_socket_recv(int fd, void *data, size_t size, int *got_fd)
       p += n;
       size -= (size_t)n;
    }
+   return true;
+}
+
+bool pv_socket_peer_of(int fd, struct pv_socket_peer *peer)
+{
+   struct ucred cred;
+   socklen_t len = sizeof(cred);
+   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid <= 0)
+      return false;
+   char path[32], stat[1024];
+   snprintf(path, sizeof(path), "/proc/%d/stat", (int)cred.pid);
+   FILE *f = fopen(path, "re");
+   if (!f)
+      return false;
+   size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+   fclose(f);
+   stat[n] = '\0';
+   /* The command name (field 2) may hold spaces and parentheses: fields after it follow the
+    * last ')'. starttime is field 22, the 20th after the name. */
+   const char *p = strrchr(stat, ')');
+   for (int field = 2; p && field < 22; field++)
+      p = strchr(p + 1, ' ');
+   unsigned long long start;
+   if (!p || sscanf(p + 1, "%llu", &start) != 1)
+      return false;
+   *peer = (struct pv_socket_peer){cred.pid, start};
    return true;
 }

@@ -61,7 +61,7 @@ static bool start_one(struct pv_vtest_pool *pool)
    if (pid == 0) {
       if (!pv_vtest_worker_enter(pool->env, sv[1]))
          _exit(1);
-      pv_vtest_worker_ready(pool->env, sv[1]);
+      pv_vtest_worker_run(pool->env, sv[1], true);
    }
    close(sv[1]);
    if (pid < 0) {
@@ -147,7 +147,7 @@ static void remove_at(struct pv_vtest_pool *pool, unsigned i)
    pool->workers[i] = pool->workers[--pool->count];
 }
 
-pid_t pv_vtest_pool_hand_off(struct pv_vtest_pool *pool, int fd)
+pid_t pv_vtest_pool_hand_off(struct pv_vtest_pool *pool, int fd, int *channel)
 {
    for (unsigned i = 0; i < pool->count; i++) {
       struct pv_vtest_ready_worker *w = &pool->workers[i];
@@ -161,8 +161,9 @@ pid_t pv_vtest_pool_hand_off(struct pv_vtest_pool *pool, int fd)
       }
       pid_t pid = w->pid;
       pv_info("client served by ready worker %d", (int)pid);
-      /* From here on it is a worker like a forked one: reaped and logged as those are. */
-      close(w->fd);
+      /* From here on it is a worker like a forked one: reaped and logged as those are, its
+       * channel the server's. */
+      *channel = w->fd;
       remove_at(pool, i);
       pool->failures = 0;
       close(fd);

@@ -43,8 +43,9 @@ size_t pv_vtest_pool_poll_fds(const struct pv_vtest_pool *pool, struct pollfd *f
 /* After poll: notes the workers that became ready and the channels that closed. */
 void pv_vtest_pool_handle(struct pv_vtest_pool *pool, const struct pollfd *fds, size_t count);
 /* Hands the client to a ready worker and closes fd here: returns that worker's pid, which
- * the pool forgets. 0 when no worker is ready (fd is still the caller's). */
-pid_t pv_vtest_pool_hand_off(struct pv_vtest_pool *pool, int fd);
+ * the pool forgets, and its channel (pv_vtest_worker.h), now the caller's. 0 when no worker is
+ * ready (fd is still the caller's). */
+pid_t pv_vtest_pool_hand_off(struct pv_vtest_pool *pool, int fd, int *channel);
 /* The server reaped pid: true when it was one of the pool's, which is then logged and
  * replaced (after a back-off when they keep dying). */
 bool pv_vtest_pool_reaped(struct pv_vtest_pool *pool, pid_t pid, int status);

@@ -20,6 +20,7 @@
 #include "util/pv_limits.h"
 #include "util/pv_log.h"
 #include "util/pv_os.h"
+#include "util/pv_socket.h"
 #include "vtest/pv_vtest.h"
 #include "vtest/pv_vtest_conn.h"
 #include "vtest/pv_vtest_pool.h"
@@ -56,11 +57,23 @@ struct pv_vtest_client {
  * teardown, and a margin. Past it they are killed. */
 #define PV_VTEST_STOP_LIMIT_S (PV_VTEST_STOP_GRACE_S + 5)
 
+/* A worker serving a guest process. Every connection of that process goes to it while it
+ * takes more: Mesa opens one per VkInstance, they are one trust domain, and one worker means
+ * one driver load, as natively one process loads it once (docs/architecture.md, Workers). */
+struct pv_vtest_serving {
+   pid_t pid;
+   int channel;                 /* pv_vtest_worker.h; -1: it takes no more */
+   struct pv_socket_peer guest; /* pid 0: unknown, so never matched */
+   unsigned connections;        /* handed to it and not ended yet */
+};
+
 struct pv_vtest_server {
    const struct pv_vtest_options *options;
    int listen_fd;
-   pid_t *serving; /* workers serving a guest (not the pool's): told first when stopping */
+   struct pv_vtest_serving *serving; /* not the pool's: told first when stopping */
    size_t serving_count, serving_capacity;
+   struct pollfd *polled; /* what the accept loop polls: listening socket, pool, serving */
+   size_t polled_capacity;
    struct pv_gpu *gpu; /* --no-fork: one renderer shared by every client */
    struct pv_vtest_client *clients;
    struct pv_vtest_worker_env worker_env; /* its mask: the one from before install_signals */
@@ -173,27 +186,34 @@ static void join_clients(struct pv_vtest_server *server, bool all)
    }
 }
 
-static void add_serving(struct pv_vtest_server *server, pid_t pid)
+static void add_serving(struct pv_vtest_server *server, pid_t pid, int channel,
+                        const struct pv_socket_peer *guest)
 {
    if (server->serving_count == server->serving_capacity) {
       size_t capacity = server->serving_capacity ? 2 * server->serving_capacity : 16;
-      pid_t *serving = realloc(server->serving, capacity * sizeof(*serving));
+      struct pv_vtest_serving *serving = realloc(server->serving, capacity * sizeof(*serving));
       if (!serving) {
-         /* It still dies with the server (PR_SET_PDEATHSIG), only without its grace. */
+         /* It still dies with the server (PR_SET_PDEATHSIG), only without its grace; without
+          * its channel it serves the one connection. */
          pv_warn("no memory to track worker %d; a stop will not wait for it", (int)pid);
+         if (channel >= 0)
+            close(channel);
          return;
       }
       server->serving = serving;
       server->serving_capacity = capacity;
    }
-   server->serving[server->serving_count++] = pid;
+   server->serving[server->serving_count++] = (struct pv_vtest_serving){
+         .pid = pid, .channel = channel, .guest = *guest, .connections = 1};
 }
 
 /* false when pid was not serving. */
 static bool remove_serving(struct pv_vtest_server *server, pid_t pid)
 {
    for (size_t i = 0; i < server->serving_count; i++) {
-      if (server->serving[i] == pid) {
+      if (server->serving[i].pid == pid) {
+         if (server->serving[i].channel >= 0)
+            close(server->serving[i].channel);
          server->serving[i] = server->serving[--server->serving_count];
          return true;
       }
@@ -201,25 +221,93 @@ static bool remove_serving(struct pv_vtest_server *server, pid_t pid)
    return false;
 }
 
-/* A worker forked for this client, which loads the host driver itself (the only way without
- * a pool, and the way when no ready worker is there: a guest never waits for the pool). */
-static void serve_in_worker(struct pv_vtest_server *server, int fd)
+static bool send_byte(int channel, char byte, int fd)
 {
-   pid_t pid = fork();
-   if (pid != 0) {
-      if (pid < 0)
-         pv_error("cannot fork a worker: %s; dropping the client", strerror(errno));
-      else
-         pv_info("client served by new worker %d%s", (int)pid,
-                 server->pool.size ? " (no ready worker)" : "");
-      if (pid > 0)
-         add_serving(server, pid);
+   struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+   return pv_socket_send(channel, &iov, 1, fd);
+}
+
+static void stop_taking(struct pv_vtest_serving *w)
+{
+   close(w->channel);
+   w->channel = -1;
+}
+
+/* Another connection of a guest process a worker serves goes to that worker; false when
+ * none takes it. */
+static bool hand_to_guest_worker(struct pv_vtest_server *server, int fd,
+                                 const struct pv_socket_peer *guest)
+{
+   for (size_t i = 0; i < server->serving_count; i++) {
+      struct pv_vtest_serving *w = &server->serving[i];
+      if (w->channel < 0 || w->guest.pid != guest->pid || w->guest.start != guest->start)
+         continue;
+      if (!send_byte(w->channel, PV_VTEST_CHANNEL_CONNECTION, fd)) {
+         stop_taking(w); /* it is exiting: the client goes to another worker */
+         return false;
+      }
+      w->connections++;
+      pv_info("client served by worker %d, with the other connections of guest process %d",
+              (int)w->pid, (int)guest->pid);
       close(fd);
-      return;
+      return true;
    }
-   if (!pv_vtest_worker_enter(&server->worker_env, fd))
-      _exit(1);
-   pv_vtest_worker_serve(&server->worker_env, NULL, fd);
+   return false;
+}
+
+/* What a serving worker said: connections that ended; when all it was handed have, the bye. */
+static void handle_channel(struct pv_vtest_server *server, int channel)
+{
+   struct pv_vtest_serving *w = NULL;
+   for (size_t i = 0; i < server->serving_count && !w; i++)
+      w = server->serving[i].channel == channel ? &server->serving[i] : NULL;
+   if (!w)
+      return; /* reaped meanwhile */
+   char bytes[64];
+   ssize_t n;
+   while ((n = recv(channel, bytes, sizeof(bytes), MSG_DONTWAIT)) > 0) {
+      for (ssize_t i = 0; i < n; i++) {
+         if (bytes[i] == PV_VTEST_CHANNEL_ENDED && w->connections)
+            w->connections--;
+      }
+   }
+   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+      stop_taking(w); /* the worker closed it: it takes no more */
+   } else if (!w->connections) {
+      send_byte(channel, PV_VTEST_CHANNEL_BYE, -1);
+      stop_taking(w);
+   }
+}
+
+/* A worker forked for this client, which loads the host driver itself (the only way without
+ * a pool, and the way when no ready worker is there: a guest never waits for the pool). The
+ * client's fd goes over the worker's channel, as to a ready worker. */
+static void serve_in_worker(struct pv_vtest_server *server, int fd,
+                            const struct pv_socket_peer *guest)
+{
+   int sv[2];
+   pid_t pid = -1;
+   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
+      pid = fork();
+      if (pid == 0) {
+         if (!pv_vtest_worker_enter(&server->worker_env, sv[1]))
+            _exit(1);
+         pv_vtest_worker_run(&server->worker_env, sv[1], false);
+      }
+      close(sv[1]);
+   }
+   if (pid > 0 && send_byte(sv[0], PV_VTEST_CHANNEL_CONNECTION, fd)) {
+      pv_info("client served by new worker %d%s", (int)pid,
+              server->pool.size ? " (no ready worker)" : "");
+      add_serving(server, pid, sv[0], guest);
+   } else {
+      pv_error("cannot start a worker: %s; dropping the client", strerror(errno));
+      if (pid > 0)
+         add_serving(server, pid, sv[0], guest); /* reaped when it exits */
+      else if (pid < 0 && sv[0] >= 0)
+         close(sv[0]);
+   }
+   close(fd);
 }
 
 /* The server's only children are its workers, ready or serving. */
@@ -238,11 +326,14 @@ static void reap_workers(struct pv_vtest_server *server)
    }
 }
 
-/* Guests served now: workers serving one, or --no-fork threads still running (joined only
- * when the loop wakes, so a thread that just finished counts until then). */
+/* Connections served now: those handed to workers and not ended, or --no-fork threads still
+ * running (joined only when the loop wakes, so a thread that just finished counts until
+ * then). */
 static uint64_t connections(const struct pv_vtest_server *server)
 {
-   uint64_t count = server->serving_count;
+   uint64_t count = 0;
+   for (size_t i = 0; i < server->serving_count; i++)
+      count += server->serving[i].connections;
    for (const struct pv_vtest_client *c = server->clients; c; c = c->next)
       count += !atomic_load(&c->done);
    return count;
@@ -257,6 +348,27 @@ static bool connection_allowed(const struct pv_vtest_server *server)
       return true;
    pv_warn("refusing a connection: the connections limit (%llu served at once) is reached",
            (unsigned long long)limit);
+   return false;
+}
+
+/* No guest process may hold more than half of the connections limit, so that one opening
+ * connections as fast as it can (its worker takes them quickly: no fork) cannot lock the other
+ * guests out. One over its share is refused like one over the limit. */
+static bool guest_share_allowed(const struct pv_vtest_server *server,
+                                const struct pv_socket_peer *guest)
+{
+   uint64_t share = server->limits.connections / 2 ? server->limits.connections / 2 : 1;
+   uint64_t held = 0;
+   for (size_t i = 0; i < server->serving_count; i++) {
+      const struct pv_vtest_serving *w = &server->serving[i];
+      if (w->guest.pid == guest->pid && w->guest.start == guest->start)
+         held += w->connections;
+   }
+   if (held < share)
+      return true;
+   pv_warn("refusing a connection of guest process %d: it holds %llu, half the connections "
+           "limit",
+           (int)guest->pid, (unsigned long long)held);
    return false;
 }
 
@@ -279,11 +391,44 @@ static void accept_one(struct pv_vtest_server *server)
       serve_in_thread(server, fd);
       return;
    }
-   pid_t ready = pv_vtest_pool_hand_off(&server->pool, fd);
+   struct pv_socket_peer guest = {0};
+   bool known = pv_socket_peer_of(fd, &guest);
+   if (known && !guest_share_allowed(server, &guest)) {
+      close(fd);
+      return;
+   }
+   if (known && hand_to_guest_worker(server, fd, &guest))
+      return;
+   int channel = -1;
+   pid_t ready = pv_vtest_pool_hand_off(&server->pool, fd, &channel);
    if (ready)
-      add_serving(server, ready);
+      add_serving(server, ready, channel, &guest);
    else
-      serve_in_worker(server, fd);
+      serve_in_worker(server, fd, &guest);
+}
+
+/* The accept loop's poll set: the listening socket, the pool's channels (*pool_channels of
+ * them), then the serving workers'; returns its size. Channels that no memory is left for are
+ * polled once there is. */
+static size_t poll_set(struct pv_vtest_server *server, size_t *pool_channels)
+{
+   size_t need = 1 + PV_VTEST_READY_MAX + server->serving_count;
+   if (need > server->polled_capacity) {
+      struct pollfd *grown = realloc(server->polled, need * sizeof(*grown));
+      if (grown) {
+         server->polled = grown;
+         server->polled_capacity = need;
+      }
+   }
+   struct pollfd *p = server->polled;
+   p[0] = (struct pollfd){.fd = server->listen_fd, .events = POLLIN};
+   *pool_channels = pv_vtest_pool_poll_fds(&server->pool, p + 1);
+   size_t n = 1 + *pool_channels;
+   for (size_t i = 0; i < server->serving_count && n < server->polled_capacity; i++) {
+      if (server->serving[i].channel >= 0)
+         p[n++] = (struct pollfd){.fd = server->serving[i].channel, .events = POLLIN};
+   }
+   return n;
 }
 
 /* Stopping with guests connected: each worker tells its guest (pv_vtest_serve_params.stop_fd)
@@ -297,8 +442,12 @@ static void stop_workers(struct pv_vtest_server *server, const sigset_t *wait_ma
    pv_info("stopping: telling %zu guest%s; waiting up to %d s for %s to leave",
            server->serving_count, server->serving_count == 1 ? "" : "s", PV_VTEST_STOP_LIMIT_S,
            server->serving_count == 1 ? "it" : "them");
-   for (size_t i = 0; i < server->serving_count; i++)
-      kill(server->serving[i], SIGTERM);
+   for (size_t i = 0; i < server->serving_count; i++) {
+      /* No more connections for it: it ends with those it has. */
+      if (server->serving[i].channel >= 0)
+         stop_taking(&server->serving[i]);
+      kill(server->serving[i].pid, SIGTERM);
+   }
    stop_requested = 0;
    uint64_t deadline = pv_os_now_ns() + PV_VTEST_STOP_LIMIT_S * 1000000000ull;
    while (server->serving_count && !stop_requested) {
@@ -314,9 +463,9 @@ static void stop_workers(struct pv_vtest_server *server, const sigset_t *wait_ma
       }
    }
    for (size_t i = 0; i < server->serving_count; i++) {
-      pv_warn("worker %d is still serving %s; killing it", (int)server->serving[i],
+      pv_warn("worker %d is still serving %s; killing it", (int)server->serving[i].pid,
               stop_requested ? "at a second stop signal" : "at the stop deadline");
-      kill(server->serving[i], SIGKILL);
+      kill(server->serving[i].pid, SIGKILL);
    }
    while (server->serving_count) {
       pid_t pid = waitpid(-1, NULL, 0);
@@ -380,19 +529,27 @@ int pv_vtest_serve(const struct pv_vtest_options *options)
       }
    }
    pv_info("serving vtest on %s (%s, %u ready)", options->socket_path,
-           options->no_fork ? "one process" : "a worker process per client", server.pool.size);
+           options->no_fork ? "one process" : "a worker process per guest process",
+           server.pool.size);
 
    sigset_t wait_mask = server.worker_env.mask;
    for (size_t i = 0; i < PV_VTEST_HANDLED_SIGNALS; i++)
       sigdelset(&wait_mask, pv_vtest_server_signals[i]);
    pv_vtest_pool_fill(&server.pool);
+   server.polled_capacity = 1 + PV_VTEST_READY_MAX;
+   server.polled = calloc(server.polled_capacity, sizeof(*server.polled));
+   if (!server.polled) {
+      pv_error("out of memory");
+      goto out_gpu;
+   }
    while (!stop_requested) {
-      struct pollfd p[1 + PV_VTEST_READY_MAX] = {{.fd = server.listen_fd, .events = POLLIN}};
-      size_t channels = pv_vtest_pool_poll_fds(&server.pool, p + 1);
+      size_t channels;
+      size_t polled = poll_set(&server, &channels);
+      struct pollfd *p = server.polled;
       int timeout_ms = pv_vtest_pool_timeout_ms(&server.pool);
       struct timespec timeout = {.tv_sec = timeout_ms / 1000,
                                  .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
-      int ready = ppoll(p, 1 + channels, timeout_ms < 0 ? NULL : &timeout, &wait_mask);
+      int ready = ppoll(p, polled, timeout_ms < 0 ? NULL : &timeout, &wait_mask);
       int wait_errno = errno;
       if (child_exited) {
          child_exited = 0;
@@ -402,8 +559,13 @@ int pv_vtest_serve(const struct pv_vtest_options *options)
          pv_error("poll: %s", strerror(wait_errno));
          break;
       }
-      if (ready > 0)
+      if (ready > 0) {
          pv_vtest_pool_handle(&server.pool, p + 1, channels);
+         for (size_t i = 1 + channels; i < polled; i++) {
+            if (p[i].revents)
+               handle_channel(&server, p[i].fd);
+         }
+      }
       if (ready > 0 && p[0].revents && !stop_requested)
          accept_one(&server);
       if (!stop_requested)
@@ -420,6 +582,7 @@ int pv_vtest_serve(const struct pv_vtest_options *options)
    pv_vtest_pool_finish(&server.pool);
    stop_workers(&server, &wait_mask);
    join_clients(&server, true);
+out_gpu:
    if (server.gpu)
       pv_gpu_destroy(server.gpu);
 out_listen:
@@ -431,6 +594,7 @@ out_signals:
    pv_vtest_pool_finish(&server.pool);
    reap_workers(&server);
    free(server.serving);
+   free(server.polled);
    restore_signals(&server);
    return status;
 }

@@ -5,8 +5,9 @@ every other guest carry on.
 usage: limits.py connections PEARVISOR HOST_ICD
        limits.py memory PEARVISOR HOST_ICD VENUS_ICD BIG_PROGRAM SMALL_PROGRAM
 
-connections: with --limit connections=2, a third connection is closed at once (and logged)
-while the first two still answer; once one leaves, a new one is served.
+connections: with --limit connections=4, a guest process gets two (half), another process the
+other two, and a fifth connection is closed at once (and logged) while the others still
+answer; once one leaves, a new one is served. (`limits.py hold` is the other processes.)
 memory: with --limit memory=16M, BIG_PROGRAM (pv-test-transfer: a 64 MiB buffer) fails with a
 Vulkan error, its limit logged, while SMALL_PROGRAM, a guest of the same server at the same
 time and after, passes.
@@ -72,8 +73,34 @@ def served_client(path):
     return None
 
 
+def hold(path, count, retry):
+    """The other side of holder(): count connections, each retried for a while or tried once;
+    prints whether all were served, then holds them until stdin closes."""
+    connect = served_client if retry == 'retry' else vtest_client
+    socks = [connect(path) for _ in range(int(count))]
+    print('held' if all(socks) else 'refused', flush=True)
+    sys.stdin.read()
+    return 0
+
+
+def holder(path, count, retry):
+    """A guest process of its own holding count connections: (process, all served)."""
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), 'hold', path, str(count),
+                             'retry' if retry else 'once'],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return proc, proc.stdout.readline().strip() == 'held'
+
+
+def release(proc):
+    proc.stdin.close()
+    proc.wait(10)
+
+
 def connections(pearvisor, host_icd):
-    server = Server(pearvisor, host_icd, ['--limit', 'connections=2'])
+    """--limit connections=4: this process gets its half (2) and no more, another process the
+    rest, a third none; all served ones keep answering, and a freed place is taken again."""
+    server = Server(pearvisor, host_icd, ['--limit', 'connections=4'])
+    holders = []
     try:
         first = served_client(server.socket)
         second = served_client(server.socket)
@@ -81,15 +108,27 @@ def connections(pearvisor, host_icd):
             print('FAIL: two connections are not served\n' + server.output())
             return 1
         if vtest_client(server.socket):
-            print('FAIL: a third connection was served\n' + server.output())
+            print('FAIL: one guest process got more than half the limit\n' + server.output())
             return 1
-        if 'refusing a connection' not in server.output():
-            print('FAIL: the refusal is not logged\n' + server.output())
+        if 'half the connections limit' not in server.output():
+            print('FAIL: the share refusal is not logged\n' + server.output())
+            return 1
+        print('a guest process past half the limit refused: ok')
+        other, served = holder(server.socket, 2, retry=True)
+        holders.append(other)
+        if not served:
+            print('FAIL: another guest process is not served\n' + server.output())
+            return 1
+        late, served = holder(server.socket, 1, retry=False)
+        holders.append(late)
+        if served or 'the connections limit (4 served at once) is reached' not in server.output():
+            print('FAIL: a fifth connection was served, or its refusal not logged\n' +
+                  server.output())
             return 1
         if not answers(first) or not answers(second):
             print('FAIL: the first two connections stopped answering\n' + server.output())
             return 1
-        print('third connection refused, first two answer: ok')
+        print('a connection past the limit refused, the others answer: ok')
         first.close()
         third = served_client(server.socket)
         if not third or not answers(second):
@@ -104,6 +143,8 @@ def connections(pearvisor, host_icd):
         print('PASS')
         return 0
     finally:
+        for proc in holders:
+            release(proc)
         server.stop()
 
 
@@ -162,6 +203,8 @@ def main():
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == 'connections':
         return connections(*args)
+    if mode == 'hold':
+        return hold(*args)
     return memory(*args)
 
 
