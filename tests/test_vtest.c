@@ -1047,6 +1047,14 @@ static int idle_workers(const char *log_path, pid_t dead, pid_t *idle, int max)
    return n;
 }
 
+/* Waits (up to 10 s) until pid, a worker of the server, has exited and been reaped. */
+static void wait_gone(pid_t pid)
+{
+   for (int i = 0; i < 1000 && kill(pid, 0) == 0; i++)
+      usleep(10000);
+   assert_int_equal(kill(pid, 0), -1);
+}
+
 /* --ready: every client, more of them in a row than the pool holds, is served by a worker that
  * was ready before it came; one that dies while it waits is replaced; SIGTERM ends the idle
  * ones and reaps them. */
@@ -1067,6 +1075,11 @@ static void test_ready_workers(void **state)
       assert_alive(fd);
       close(fd);
       wait_log(log, handed_line, "", i + 1);
+      /* A worker takes every connection of its guest process while it serves one (this test
+       * is one process): the next client must come after this one's worker has gone. */
+      pid_t handed[4];
+      assert_int_equal(log_pids(log, handed_line, "", handed, 4), i + 1);
+      wait_gone(handed[i]);
       /* The pool refills while a client is served. */
       wait_log(log, ready_line, ready_suffix, 2 + i + 1);
    }
