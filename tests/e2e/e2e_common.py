@@ -21,6 +21,15 @@ def report(failures, server_output, heading='FAIL'):
     return 1
 
 
+def alive(pid):
+    """Whether a process of that pid exists (a zombie counts until it is reaped)."""
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 def run_checked(cmd, env, timeout):
     """Runs cmd and returns its stdout (see run_checked_output)."""
     return run_checked_output(cmd, env, timeout)[0]

@@ -17,21 +17,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import Server, report  # noqa: E402
+from e2e_common import Server, alive, report  # noqa: E402
 
 FIRST = re.compile(r'client served by (?:ready|new) worker (\d+)')
 MORE = re.compile(r'client served by worker (\d+), with the other connections of guest '
                   r'process (\d+)')
 # pv-workload create --quick: the instance it keeps, 1 warm-up and 3 timed iterations.
 CONNECTIONS = 5
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
 
 
 def run_guests(server, workload, venus_icd, count):

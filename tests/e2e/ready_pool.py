@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import Server, run_checked  # noqa: E402
+from e2e_common import Server, alive, run_checked  # noqa: E402
 from gpu_program import checksum  # noqa: E402
 
 READY = re.compile(r'ready worker (\d+) is ready')
@@ -85,14 +85,6 @@ def rss_kib(pid):
             if line.startswith('VmRSS:'):
                 return int(line.split()[1])
     return 0
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
 
 
 class Guests:
